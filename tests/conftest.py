@@ -1,0 +1,25 @@
+import pytest
+import torch
+
+from undo_lib.data.tokenizer import char_tokenizer
+from undo_lib.models import ModelCfg, build_model
+
+TINY = ModelCfg(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2, head_dim=16,
+                max_position_embeddings=128)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_store(tmp_path, monkeypatch):
+    """No test writes into the repository's store/."""
+    monkeypatch.setenv("UNDO_STORE", str(tmp_path / "store"))
+    torch.manual_seed(0)
+
+
+@pytest.fixture(scope="session")
+def digits_tokenizer():
+    return char_tokenizer(["0123456789 +-*/=Answer:abcdefghijklmnopqrstuvwxyz.?"])
+
+
+@pytest.fixture
+def tiny_model(digits_tokenizer):
+    return build_model(TINY, len(digits_tokenizer), seed=0, tokenizer=digits_tokenizer)

@@ -1,0 +1,82 @@
+import random
+
+import pytest
+import torch
+
+from undo_lib.data import arithmetic, language
+from undo_lib.data.mixture import Mixture, TokenStream, split_rows
+from undo_lib.data.tokenizer import embedded_tokenizer
+
+
+@pytest.mark.parametrize("op", ["add", "sub", "mul", "div"])
+def test_operand_ranges_and_results(op):
+    pairs = arithmetic.operand_pairs(op)
+    for a, b in pairs:
+        r = arithmetic.result(op, a, b)
+        assert r >= 0
+        if op in ("add", "sub"):
+            assert 1 <= a <= 50 and 1 <= b <= 50
+        elif op == "mul":
+            assert 1 <= a <= 20 and 1 <= b <= 20
+        else:  # exact division: dividend = quotient x divisor, both 1..20
+            assert a % b == 0 and 1 <= b <= 20 and 1 <= a // b <= 20
+    assert len(pairs) == {"add": 2500, "sub": 1275, "mul": 400, "div": 400}[op]
+
+
+@pytest.mark.parametrize("op", ["add", "sub", "mul", "div"])
+def test_evaluation_problems_never_appear_in_training(op):
+    train, evaluation = set(arithmetic.split_pairs(op, "train")), set(arithmetic.split_pairs(op, "eval"))
+    assert train and evaluation and not train & evaluation
+    assert len(train) + len(evaluation) == len(arithmetic.operand_pairs(op))
+    train_text = {p + a for p, a in arithmetic.problems([op], 3000, "train", 0.0, 0)}
+    eval_text = {p + a for p, a in arithmetic.problems([op], 300, "eval", 0.0, 0)}
+    assert not train_text & eval_text
+    assert not set(arithmetic.templates(op, "train")) & set(arithmetic.templates(op, "eval"))
+
+
+def test_problem_formats():
+    rng = random.Random(0)
+    assert arithmetic.problem("add", 12, 7, rng) == ("12 + 7 =", " 19")
+    assert arithmetic.problem("div", 36, 9, rng) == ("36 / 9 =", " 4")
+    prompt, answer = arithmetic.problem("mul", 3, 4, rng, arithmetic.TEMPLATES["mul"][0])
+    assert prompt.endswith("Answer:") and answer == " 12" and "3 bags" in prompt
+    word = arithmetic.problems(["add"], 400, "train", 0.5, 0)
+    assert 120 < sum(p.endswith("Answer:") for p, _ in word) < 280
+
+
+def test_language_splits_are_disjoint_and_sized():
+    for lang, minimum in (("english", 400_000), ("korean", 55_000)):
+        train, val = language.embedded_text(lang, "train"), language.embedded_text(lang, "validation")
+        assert len(train) + len(val) >= minimum
+        assert 0.05 < len(val) / (len(train) + len(val)) < 0.15
+        assert val[:200] not in train
+    assert sum("\uac00" <= c <= "\ud7a3" for c in language.korean_text()) > 30_000  # Hangul syllables
+
+
+def test_embedded_tokenizer_round_trips_every_corpus():
+    tok = embedded_tokenizer()
+    for text in ("12 + 7 = 19", language.korean_text()[:500], language.english_text()[:500]):
+        ids = tok(text, add_special_tokens=False)["input_ids"]
+        assert len(ids) == len(text) and tok.unk_token_id not in ids
+        assert tok.decode(ids) == text
+
+
+def test_split_rows_keeps_the_ratio_exactly():
+    assert split_rows([1, 3], 8) == [2, 6]
+    assert split_rows([1, 7], 16) == [2, 14]
+    assert split_rows([1, 1], 5) in ([3, 2], [2, 3])
+    assert sum(split_rows([1, 3], 15)) == 15
+
+
+def test_mixture_batches_are_a_pure_function_of_seed_and_step():
+    a = TokenStream("a", torch.arange(1000))
+    b = TokenStream("b", torch.arange(5000, 6000))
+    mix = Mixture("m", [(a, 1), (b, 3)], seq_len=8)
+    x, y = mix.batch(3, 8, seed=0), mix.batch(3, 8, seed=0)
+    assert torch.equal(x["input_ids"], y["input_ids"])
+    assert not torch.equal(x["input_ids"], mix.batch(4, 8, seed=0)["input_ids"])
+    rows = x["input_ids"]
+    assert (rows < 1000).all(1).sum() == 2 and (rows >= 5000).all(1).sum() == 6  # 1:3, each row from one stream
+    assert ((rows[:, 1:] - rows[:, :-1]) == 1).all()  # contiguous windows
+    with pytest.raises(ValueError, match="seq_len"):
+        Mixture("short", [(TokenStream("s", torch.arange(5)), 1)], seq_len=8)

@@ -1,0 +1,89 @@
+"""The cached stages, the store, parameter validation and the claims table, at scale smoke."""
+import os
+
+import pandas as pd
+import pytest
+
+from undo_lib import claims
+from undo_lib.pipeline import Experiment, final_metrics
+from undo_lib.scales import check_params
+from undo_lib.store import config_key, upsert_csv
+
+
+@pytest.mark.parametrize("scale, seed, setting, name", [("laptop", 0, "both", "scale"), ("cpu", -1, "both", "seed"),
+                                                        ("cpu", 1.5, "both", "seed"), ("cpu", 0, "korean", "setting")])
+def test_bad_notebook_parameters_are_named(scale, seed, setting, name):
+    with pytest.raises(ValueError, match=f"parameter '{name}' must be"):
+        check_params(scale, seed, setting)
+
+
+def test_check_params_expands_both():
+    assert check_params("smoke", 0, "both") == ["arithmetic", "language"]
+    assert check_params("paper", 3, "language") == ["language"]
+
+
+def test_config_key_is_stable_and_sensitive():
+    a = {"kind": "pretrain", "train": {"lr": 1e-3, "steps": 10}}
+    assert config_key(a) == config_key({"train": {"steps": 10, "lr": 1e-3}, "kind": "pretrain"})
+    assert config_key(a) != config_key({"kind": "pretrain", "train": {"lr": 2e-3, "steps": 10}})
+
+
+def test_upsert_replaces_rows_with_the_same_keys(tmp_path):
+    path = tmp_path / "t.csv"
+    upsert_csv(pd.DataFrame({"k": [1, 2], "v": ["a", "b"]}), path, ["k"])
+    out = upsert_csv(pd.DataFrame({"k": [2, 3], "v": ["B", "c"]}), path, ["k"])
+    assert sorted(zip(out.k, out.v)) == [(1, "a"), (2, "B"), (3, "c")]
+
+
+def test_stages_are_cached_and_keyed_by_their_parents(tmp_path):
+    exp = Experiment("smoke", "arithmetic", 0, store_root=tmp_path)
+    ref = exp.pretrain("reference")
+    mtime = os.path.getmtime(ref.path / "DONE")
+    again = Experiment("smoke", "arithmetic", 0, store_root=tmp_path).pretrain("reference")
+    assert again.key == ref.key and os.path.getmtime(again.path / "DONE") == mtime  # reused, not retrained
+    oracle = exp.pretrain("oracle")
+    assert oracle.key != ref.key
+    student = exp.distill(oracle, init="random")
+    assert student.config["teacher"] == oracle.key and student.config["init"]["random"] != oracle.config["init"]["random"]
+    assert exp.distill(oracle, init=ref).key != student.key
+    other_seed = Experiment("smoke", "arithmetic", 1, store_root=tmp_path).pretrain("reference")
+    assert other_seed.key != ref.key
+    table = final_metrics({"ref": ref, "oracle": oracle})
+    assert set(table.columns) >= {"loss", "retain", "forget"}
+
+
+def test_relearning_results_are_cached(tmp_path):
+    exp = Experiment("smoke", "language", 0, store_root=tmp_path)
+    ref = exp.pretrain("reference")
+    first = exp.relearn({"Reference": ref})
+    assert set(first.model) == {"Reference"} and set(first.metric) == {"retain", "forget"}
+    assert first.step.max() == exp.preset.attack.steps
+    assert len(list(tmp_path.glob("relearn-*/DONE"))) == 1
+    pd.testing.assert_frame_equal(exp.relearn({"Reference": ref}), first)
+    assert 0 < exp.attack_passes()
+
+
+def test_paper_scale_fails_clearly_without_the_hub(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    exp = Experiment("paper", "language", 0)
+    with pytest.raises(RuntimeError, match="Hugging Face hub"):
+        exp.tokenizer
+
+
+def test_claim_c1_and_the_claims_table(tmp_path):
+    rows = []
+    for model, slope in (("Student (Reference)", 0.9), ("Student (Random)", 0.3), ("Oracle", 0.2)):
+        for lr, scale in ((1e-3, 1.0), (1e-4, 0.5)):
+            rows += [{"model": model, "lr": lr, "step": s, "metric": "forget", "value": min(1, slope * scale * s / 10)}
+                     for s in range(0, 11, 5)]
+    curves = pd.DataFrame(rows)
+    holds, detail = claims.oracle_matching_not_robust(curves, higher_is_better=True)
+    assert holds and "Student (Reference) 0.450 (0.900)" in detail
+    # as cross-entropy (lower is better) the same numbers mean the reference student relearns slowest
+    assert not claims.oracle_matching_not_robust(curves, higher_is_better=False)[0]
+    claims.record(tmp_path, "C1", "arithmetic", "smoke", 0, holds, detail)
+    claims.record(tmp_path, "C1", "arithmetic", "smoke", 0, False, "rerun")
+    claims.record(tmp_path, "C1", "language", "smoke", 0, True, "x")
+    table = claims.table(tmp_path, "C1", "smoke")
+    assert table[["setting", "holds", "detail"]].values.tolist() == [["arithmetic", False, "rerun"],
+                                                                      ["language", True, "x"]]

@@ -1,0 +1,95 @@
+import math
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+import torch
+
+from undo_lib.data.mixture import Mixture, TokenStream
+from undo_lib.objectives import cross_entropy
+from undo_lib.train import TrainCfg, train
+
+
+def _mixture(vocab):
+    """A learnable stream: a period-13 pattern of tokens."""
+    return Mixture("t", [(TokenStream("x", torch.arange(4000) % 13 + 4), 1)], seq_len=16)
+
+
+def _run(model, mix, cfg, **kw):
+    return train(model, cross_entropy, lambda s: mix.batch(s, cfg.rows_per_step, 0), cfg, **kw)
+
+
+def test_loss_decreases_and_metrics_are_tidy(tiny_model, digits_tokenizer):
+    cfg = TrainCfg(steps=40, batch_size=8, lr=1e-2, min_lr=1e-3, warmup=5, eval_every=20)
+    m = _run(tiny_model, _mixture(len(digits_tokenizer)), cfg, evaluate=lambda model: {"probe": 1.0})
+    assert list(m.columns) == ["step", "metric", "value"]
+    loss = m[m.metric == "loss"]["value"].to_numpy()
+    assert len(loss) == 40 and loss[-5:].mean() < loss[:5].mean() - 0.3
+    assert m[m.metric == "probe"]["step"].tolist() == [0, 20, 40]
+
+
+def test_a_killed_run_resumes_to_the_same_metrics(tiny_model, digits_tokenizer, tmp_path):
+    import copy
+    mix, ck = _mixture(len(digits_tokenizer)), tmp_path / "ck.pt"
+    cfg = TrainCfg(steps=30, batch_size=8, grad_accum=2, lr=1e-2, min_lr=1e-3, warmup=5, eval_every=10,
+                   checkpoint_every=10)
+    fresh = copy.deepcopy(tiny_model)
+    whole = _run(copy.deepcopy(tiny_model), mix, cfg)
+
+    def killer(step):  # the process "dies" while computing step 17
+        if step == 17:
+            raise KeyboardInterrupt
+        return mix.batch(step, cfg.rows_per_step, 0)
+
+    with pytest.raises(KeyboardInterrupt):
+        train(copy.deepcopy(fresh), cross_entropy, killer, cfg, checkpoint=ck)
+    assert ck.exists() and torch.load(ck, weights_only=True)["step"] == 10
+    resumed_model = copy.deepcopy(fresh)
+    resumed = _run(resumed_model, mix, cfg, checkpoint=ck)
+    pd.testing.assert_frame_equal(resumed, whole, atol=1e-6, rtol=0)
+
+
+def test_nan_loss_stops_the_run_naming_the_objective(tiny_model, digits_tokenizer):
+    def broken(outputs, batch):
+        return cross_entropy(outputs, batch) * float("nan")
+    mix = _mixture(len(digits_tokenizer))
+    with pytest.raises(FloatingPointError, match="broken loss became nan at step 0"):
+        train(tiny_model, broken, lambda s: mix.batch(s, 8, 0), TrainCfg(steps=3, batch_size=8))
+
+
+@pytest.mark.parametrize("kw, name", [({"lr": -1e-3}, "lr"), ({"steps": 0}, "steps"), ({"warmup": -1}, "warmup"),
+                                      ({"schedule": "linear"}, "schedule"), ({"batch_size": 0}, "batch_size")])
+def test_bad_hyperparameters_are_named(kw, name):
+    with pytest.raises(ValueError, match=rf"TrainCfg\.{name}"):
+        TrainCfg(**{"steps": 10, "batch_size": 4, **kw})
+
+
+def test_cosine_schedule_warms_up_and_ends_at_min_lr(tiny_model, digits_tokenizer):
+    from undo_lib.train import make_scheduler
+    cfg = TrainCfg(steps=100, batch_size=4, lr=1e-3, min_lr=1e-4, warmup=10)
+    opt = torch.optim.AdamW(tiny_model.parameters(), lr=cfg.lr)
+    sched, lrs = make_scheduler(opt, cfg), []
+    for _ in range(100):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    assert lrs[0] == 0 and math.isclose(lrs[10], 1e-3, rel_tol=1e-6)
+    assert math.isclose(opt.param_groups[0]["lr"], 1e-4, rel_tol=1e-6)
+
+
+@pytest.mark.slow
+def test_two_process_pretraining_matches_one_process(tmp_path):
+    """`accelerate launch --num_processes 2 --cpu` follows the single-process loss trajectory."""
+    from undo_lib.pipeline import Experiment
+    one = Experiment("smoke", "arithmetic", 0, store_root=tmp_path / "one").pretrain("reference").metrics
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "2", "--cpu", "--num_machines", "1",
+           "--mixed_precision", "no", "--dynamo_backend", "no",
+           "-m", "undo_lib.launch", "--scale", "smoke", "--setting", "arithmetic", "--pretrain", "reference",
+           "--store", str(tmp_path / "two")]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    two = Experiment("smoke", "arithmetic", 0, store_root=tmp_path / "two").pretrain("reference").metrics
+    a, b = one[one.metric == "loss"]["value"].to_numpy(), two[two.metric == "loss"]["value"].to_numpy()
+    assert len(a) == len(b) == 30
+    assert abs(a - b).max() < 1e-3 * abs(a).max(), (a, b)

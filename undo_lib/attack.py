@@ -1,0 +1,142 @@
+"""The relearning attack (Section 2, Table 4) and the worst-case adversary.
+
+The adversary fine-tunes a model on forget data for `steps` steps at each learning rate of a sweep (Adam, constant
+rate after `warmup` steps, gradient clipping), grading retain and forget every `eval_every` steps. The worst case
+(the paper's bold lines) is the best forget performance across learning rates at each step.
+
+Two paths compute the same curves: `relearn_sweep_batched` trains the K learning rates in one pass, the model's
+parameters stacked along a leading K dimension (torch.func.functional_call under vmap, Adam written out over the
+stack); `relearn_sweep_sequential` trains K deep copies one after the other with torch.optim.AdamW.
+"""
+import copy
+from dataclasses import dataclass
+
+import pandas as pd
+import torch
+from torch.func import functional_call, vmap
+from tqdm.auto import tqdm
+
+from .evaluate import model_forward, token_nll
+from .objectives import cross_entropy
+
+ADAM_BETAS, ADAM_EPS = (0.9, 0.999), 1e-8
+
+
+@dataclass(frozen=True)
+class AttackCfg:
+    steps: int
+    lrs: tuple
+    batch_size: int
+    eval_every: int = 5
+    warmup: int = 1
+    clip: float = 1.0
+
+    def __post_init__(self):
+        if self.steps < 1 or self.batch_size < 1 or self.eval_every < 1 or self.warmup < 0:
+            raise ValueError(f"AttackCfg needs steps, batch_size, eval_every >= 1 and warmup >= 0, got {self}")
+        if not self.lrs or any(not lr > 0 for lr in self.lrs):
+            raise ValueError(f"AttackCfg.lrs must be a non-empty list of positive learning rates, got {self.lrs!r}")
+
+
+def lr_at(lr: float, step: int, warmup: int) -> float:
+    """Linear warmup over `warmup` steps, then constant (warmup 1 = the full rate from the first step)."""
+    return lr * min(1.0, (step + 1) / warmup) if warmup > 0 else lr
+
+
+def _device():
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _rows(lrs, step, metrics):
+    return [{"lr": lr, "step": step, "metric": name, "value": float(values[k])}
+            for name, values in metrics.items() for k, lr in enumerate(lrs)]
+
+
+def relearn_sweep_sequential(model, batches, evaluator, cfg: AttackCfg, desc="relearn") -> pd.DataFrame:
+    """Tidy (lr, step, metric, value): one deep copy of `model` fine-tuned per learning rate."""
+    device, rows = _device(), []
+    for lr in tqdm(cfg.lrs, desc=desc, leave=False):
+        m = copy.deepcopy(model).to(device).train()
+        opt = torch.optim.AdamW(m.parameters(), lr=lr, betas=ADAM_BETAS, eps=ADAM_EPS, weight_decay=0.0)
+        for step in range(cfg.steps + 1):
+            if step % cfg.eval_every == 0 or step == cfg.steps:
+                m.eval()
+                rows += _rows([lr], step, {k: v.reshape(1) for k, v in evaluator.grade(model_forward(m), device).items()})
+                m.train()
+            if step == cfg.steps:
+                break
+            batch = {k: v.to(device) for k, v in batches(step).items()}
+            cross_entropy(m(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]), batch).backward()
+            torch.nn.utils.clip_grad_norm_(m.parameters(), cfg.clip)
+            for group in opt.param_groups:
+                group["lr"] = lr_at(lr, step, cfg.warmup)
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+    return pd.DataFrame(rows)
+
+
+def relearn_sweep_batched(model, batches, evaluator, cfg: AttackCfg, desc="relearn") -> pd.DataFrame:
+    """Tidy (lr, step, metric, value): all K learning rates in one vmapped pass over stacked parameters."""
+    device, rows, K = _device(), [], len(cfg.lrs)
+    model = copy.deepcopy(model).to(device).eval()
+    params = {n: p.detach().unsqueeze(0).repeat(K, *[1] * p.dim()).requires_grad_()
+              for n, p in model.named_parameters()}
+    buffers = {n: b.unsqueeze(0).expand(K, *b.shape) for n, b in model.named_buffers()}
+    exp_avg = {n: torch.zeros_like(p) for n, p in params.items()}
+    exp_avg_sq = {n: torch.zeros_like(p) for n, p in params.items()}
+    lrs = torch.tensor(cfg.lrs, dtype=torch.float32, device=device)
+    (b1, b2), eps = ADAM_BETAS, ADAM_EPS
+
+    def logits_one(p, b, input_ids, attention_mask):
+        return functional_call(model, (p, b), (), {"input_ids": input_ids, "attention_mask": attention_mask}).logits
+
+    logits_all = vmap(logits_one, in_dims=(0, 0, None, None))  # -> [K, B, T, V]
+
+    for step in tqdm(range(cfg.steps + 1), desc=desc, leave=False):
+        if step % cfg.eval_every == 0 or step == cfg.steps:
+            with torch.no_grad():
+                detached = {n: p.detach() for n, p in params.items()}
+                rows += _rows(cfg.lrs, step, evaluator.grade(lambda i, m: logits_all(detached, buffers, i, m), device))
+        if step == cfg.steps:
+            break
+        batch = {k: v.to(device) for k, v in batches(step).items()}
+        nll, count = token_nll(logits_all(params, buffers, batch["input_ids"], batch["attention_mask"]), batch)
+        grads = torch.autograd.grad((nll / count.clamp_min(1)).sum(), list(params.values()))  # model k's grads
+        with torch.no_grad():
+            norm = torch.sqrt(sum((g.reshape(K, -1).float() ** 2).sum(1) for g in grads))  # [K]
+            clip = (cfg.clip / (norm + 1e-6)).clamp(max=1.0)
+            t = step + 1
+            step_size = lrs * min(1.0, t / cfg.warmup if cfg.warmup else 1.0) / (1 - b1 ** t)
+            for (n, p), g in zip(params.items(), grads):
+                shape = (K,) + (1,) * (p.dim() - 1)
+                g = g * clip.view(shape)
+                exp_avg[n].mul_(b1).add_(g, alpha=1 - b1)
+                exp_avg_sq[n].mul_(b2).addcmul_(g, g, value=1 - b2)
+                denom = (exp_avg_sq[n].sqrt() / (1 - b2 ** t) ** 0.5).add_(eps)
+                p.sub_(step_size.view(shape) * exp_avg[n] / denom)
+    return pd.DataFrame(rows)
+
+
+def relearn_attack(models: dict, batches, evaluator, cfg: AttackCfg, batched: bool = True) -> pd.DataFrame:
+    """Attack every model of {label: model}; tidy (model, lr, step, metric, value)."""
+    sweep = relearn_sweep_batched if batched else relearn_sweep_sequential
+    frames = [sweep(m, batches, evaluator, cfg, desc=f"relearn {label}").assign(model=label)
+              for label, m in models.items()]
+    return pd.concat(frames, ignore_index=True)[["model", "lr", "step", "metric", "value"]]
+
+
+def worst_case(curves: pd.DataFrame, higher_is_better: bool, metric: str = "forget") -> pd.DataFrame:
+    """The adversary's best `metric` across learning rates at each (model, step): max accuracy or min loss.
+
+    Returns (model, step, value, lr) with the learning rate that achieved it."""
+    sub = curves[curves.metric == metric]
+    keys = [c for c in sub.columns if c not in ("lr", "value", "metric")]
+    best = sub.groupby(keys)["value"].idxmax() if higher_is_better else sub.groupby(keys)["value"].idxmin()
+    return sub.loc[best.values, keys + ["value", "lr"]].reset_index(drop=True)
+
+
+def mean_across_lrs(curves: pd.DataFrame, metric: str = "forget") -> pd.DataFrame:
+    """The average adversary (Fig 10): mean `metric` across learning rates at each (model, step)."""
+    sub = curves[curves.metric == metric]
+    keys = [c for c in sub.columns if c not in ("lr", "value", "metric")]
+    return sub.groupby(keys, as_index=False)["value"].mean()

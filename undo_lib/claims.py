@@ -1,0 +1,63 @@
+"""The paper's claims, each computed from result tables, and the claims table every notebook appends to.
+
+A claim is a function of tidy results -> (holds: bool, detail: str with the numbers compared). `record` writes one
+row per (claim, setting, scale, seed) into <results_dir>/claims.csv, replacing an earlier row with the same keys.
+"""
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .attack import worst_case
+from .store import upsert_csv
+
+CLAIM_COLUMNS = ["claim", "setting", "scale", "seed", "holds", "detail"]
+CLAIMS = {
+    "C1": "Oracle matching is not robust: the reference-initialized student relearns the forget capability faster "
+          "than both the randomly initialized student and the oracle (Section 3, Fig 2).",
+}
+
+
+def area_under_curve(curve: pd.DataFrame) -> float:
+    """Mean value of a (step, value) curve over its steps, by the trapezoid rule (same units as value)."""
+    curve = curve.sort_values("step")
+    steps, values = curve["step"].to_numpy(float), curve["value"].to_numpy(float)
+    if len(steps) < 2:
+        return float(values.mean())
+    return float(np.trapezoid(values, steps) / (steps[-1] - steps[0]))
+
+
+def relearning_summary(curves: pd.DataFrame, higher_is_better: bool) -> pd.DataFrame:
+    """Per model: worst-case forget performance averaged over the attack (auc) and at its last step (final)."""
+    worst = worst_case(curves, higher_is_better)
+    return pd.DataFrame({model: {"auc": area_under_curve(g), "final": float(g.sort_values("step")["value"].iloc[-1])}
+                         for model, g in worst.groupby("model")}).T
+
+
+def oracle_matching_not_robust(curves: pd.DataFrame, higher_is_better: bool,
+                               student_ref="Student (Reference)", others=("Student (Random)", "Oracle")):
+    """C1: the reference-initialized student's worst-case forget curve is better for the attacker (higher accuracy
+    or lower loss, averaged over the whole attack) than the random student's and the oracle's."""
+    s = relearning_summary(curves, higher_is_better)
+    better = (lambda a, b: a > b) if higher_is_better else (lambda a, b: a < b)
+    holds = all(better(s.loc[student_ref, "auc"], s.loc[o, "auc"]) for o in others)
+    unit = "accuracy" if higher_is_better else "cross-entropy"
+    detail = (f"worst-case forget {unit} averaged over the attack (at its end): "
+              + "; ".join(f"{m} {s.loc[m, 'auc']:.3f} ({s.loc[m, 'final']:.3f})" for m in (student_ref, *others)))
+    return bool(holds), detail
+
+
+def record(results_dir, claim: str, setting: str, scale: str, seed: int, holds: bool, detail: str) -> None:
+    """Write one claim row to <results_dir>/claims.csv, replacing the row with the same claim/setting/scale/seed."""
+    row = pd.DataFrame([dict(claim=claim, setting=setting, scale=scale, seed=int(seed), holds=bool(holds),
+                             detail=detail)])
+    upsert_csv(row, Path(results_dir) / "claims.csv", ["claim", "setting", "scale", "seed"])
+
+
+def table(results_dir, claim: str | None = None, scale: str | None = None) -> pd.DataFrame:
+    """The claims table (optionally one claim, one scale), sorted for reading."""
+    path = Path(results_dir) / "claims.csv"
+    t = pd.read_csv(path) if path.exists() else pd.DataFrame(columns=CLAIM_COLUMNS)
+    t = t[t.claim == claim] if claim else t
+    t = t[t.scale == scale] if scale else t
+    return t[CLAIM_COLUMNS].sort_values(["claim", "setting", "seed"]).reset_index(drop=True)

@@ -1,0 +1,69 @@
+"""English (retain) and Korean (forget) text.
+
+Embedded defaults, offline: English prose from the documentation topics shipped with Python itself
+(`pydoc_data.topics`, ~465K characters) and Korean legal text shipped inside the konlpy package
+(`konlpy/data/corpus/`, ~65K characters, read as package data, no Java needed). At scale `paper` the text is
+streamed from FineWeb-Edu and FineWeb-2 (kor_Hang) through `datasets`.
+Each text is split once into train and validation parts: the last VALIDATION_FRACTION of every document.
+"""
+from functools import lru_cache
+from importlib import resources
+
+VALIDATION_FRACTION = 0.1
+HUB_SOURCES = {  # (dataset, config) streamed at scale 'paper'
+    "english": ("HuggingFaceFW/fineweb-edu", "sample-10BT"),
+    "korean": ("HuggingFaceFW/fineweb-2", "kor_Hang"),
+}
+
+
+@lru_cache(maxsize=1)
+def _english_documents() -> tuple[str, ...]:
+    from pydoc_data.topics import topics
+    return tuple(topics[k].strip() for k in sorted(topics))
+
+
+@lru_cache(maxsize=1)
+def _korean_documents() -> tuple[str, ...]:
+    corpus = resources.files("konlpy") / "data" / "corpus"
+    files = sorted((f for d in ("kolaw", "kobill") for f in (corpus / d).iterdir() if f.name.endswith(".txt")),
+                   key=lambda f: f.name)
+    return tuple(f.read_text(encoding="utf-8").strip() for f in files)
+
+
+def _split(docs, split: str) -> str:
+    if split not in ("train", "validation", "all"):
+        raise ValueError(f"split must be 'train', 'validation' or 'all', got {split!r}")
+    parts = []
+    for doc in docs:
+        cut = int(len(doc) * (1 - VALIDATION_FRACTION))
+        parts.append({"train": doc[:cut], "validation": doc[cut:], "all": doc}[split])
+    return "\n\n".join(parts)
+
+
+def english_text(split: str = "all") -> str:
+    return _split(_english_documents(), split)
+
+
+def korean_text(split: str = "all") -> str:
+    return _split(_korean_documents(), split)
+
+
+def embedded_text(language: str, split: str) -> str:
+    return {"english": english_text, "korean": korean_text}[language](split)
+
+
+def hub_documents(language: str, split: str, n_docs: int):
+    """Stream `n_docs` documents of FineWeb(-2); the validation split skips past the training documents.
+
+    Raises a RuntimeError naming the data set when the hub cannot be reached.
+    """
+    name, config = HUB_SOURCES[language]
+    try:
+        from datasets import load_dataset
+        stream = load_dataset(name, config, split="train", streaming=True)
+        stream = stream.skip(n_docs) if split == "validation" else stream
+        return [row["text"] for row in stream.take(n_docs)]
+    except Exception as err:  # noqa: BLE001 - any failure means the hub is not usable here
+        raise RuntimeError(
+            f"Could not stream {name} ({config}) from the Hugging Face hub ({type(err).__name__}: {err}). "
+            "Scale 'paper' needs network access; use scale 'smoke', 'cpu' or 'gpu' for the embedded text.") from err

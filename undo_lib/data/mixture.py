@@ -1,0 +1,87 @@
+"""Token streams and the mixtures that batches are drawn from.
+
+Every source (English text, Korean text, arithmetic problems) becomes one 1-D stream of token ids. A batch is a set
+of rows cut at random offsets from the streams, the number of rows per stream fixed by the mixture's ratio. A batch
+is a pure function of (mixture, seed, step): a resumed run, or another process of a multi-process run, sees exactly
+the batches an uninterrupted single-process run would.
+"""
+import hashlib
+from dataclasses import dataclass
+
+import torch
+
+
+def stable_seed(*parts) -> int:
+    """A 63-bit seed from any printable parts, the same in every process and Python session."""
+    return int.from_bytes(hashlib.sha256(repr(parts).encode()).digest()[:8], "little") >> 1
+
+
+@dataclass(frozen=True)
+class TokenStream:
+    name: str
+    ids: torch.Tensor  # [N] long
+
+    def __len__(self):
+        return len(self.ids)
+
+
+def text_stream(name: str, text: str, tokenizer) -> TokenStream:
+    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+    return TokenStream(name, torch.tensor(ids, dtype=torch.long))
+
+
+def documents_stream(name: str, docs, tokenizer) -> TokenStream:
+    """Documents joined as <bos> doc <eos> <bos> doc <eos> ..."""
+    encoded = tokenizer(list(docs), add_special_tokens=False)["input_ids"]
+    ids = [i for doc in encoded for i in [tokenizer.bos_token_id, *doc, tokenizer.eos_token_id]]
+    return TokenStream(name, torch.tensor(ids, dtype=torch.long))
+
+
+def problems_stream(name: str, problems, tokenizer) -> TokenStream:
+    """Problems joined as <bos> prompt answer <eos> ..., prompt and answer encoded apart exactly as in evaluation."""
+    prompts = tokenizer([p for p, _ in problems], add_special_tokens=False)["input_ids"]
+    answers = tokenizer([a for _, a in problems], add_special_tokens=False)["input_ids"]
+    ids = [i for p, a in zip(prompts, answers) for i in [tokenizer.bos_token_id, *p, *a, tokenizer.eos_token_id]]
+    return TokenStream(name, torch.tensor(ids, dtype=torch.long))
+
+
+def split_rows(weights, rows: int) -> list[int]:
+    """Rows per source in proportion to `weights`, by largest remainder (so 1:3 over 8 rows is exactly 2 and 6)."""
+    total = float(sum(weights))
+    exact = [rows * w / total for w in weights]
+    counts = [int(x) for x in exact]
+    by_remainder = sorted(range(len(weights)), key=lambda i: exact[i] - counts[i], reverse=True)
+    for i in by_remainder[: rows - sum(counts)]:
+        counts[i] += 1
+    return counts
+
+
+class Mixture:
+    """Streams mixed by row ratio, e.g. Mixture("reference", [(arith, 1), (english, 3)], seq_len=64)."""
+
+    def __init__(self, name: str, parts, seq_len: int):
+        self.name, self.parts, self.seq_len = name, list(parts), int(seq_len)
+        for stream, weight in self.parts:
+            if len(stream) <= self.seq_len:
+                raise ValueError(f"stream {stream.name!r} has {len(stream)} tokens, fewer than seq_len={seq_len}")
+            if weight < 0:
+                raise ValueError(f"mixture weight of {stream.name!r} must be >= 0, got {weight}")
+
+    def describe(self) -> dict:
+        """What identifies this mixture in an artifact key."""
+        return {"name": self.name, "seq_len": self.seq_len,
+                "parts": [(s.name, len(s), float(w)) for s, w in self.parts]}
+
+    def tokens(self, stream_name: str) -> int:
+        return next(len(s) for s, _ in self.parts if s.name == stream_name)
+
+    def batch(self, step: int, rows: int, seed: int) -> dict:
+        """{"input_ids": [rows, seq_len] long, "attention_mask": [rows, seq_len] long} for training step `step`."""
+        gen = torch.Generator().manual_seed(stable_seed(self.name, seed, step))
+        counts = split_rows([w for _, w in self.parts], rows)
+        out = []
+        for (stream, _), count in zip(self.parts, counts):
+            starts = torch.randint(0, len(stream) - self.seq_len, (count,), generator=gen)
+            out.append(stream.ids[starts[:, None] + torch.arange(self.seq_len)])
+        ids = torch.cat(out)[torch.randperm(rows, generator=gen)]
+        return {"input_ids": ids, "attention_mask": torch.ones_like(ids)}

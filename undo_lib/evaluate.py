@@ -1,0 +1,105 @@
+"""Retain and forget evaluations.
+
+Arithmetic: exact match of the greedy answer. Greedy decoding from the prompt reproduces the answer and its
+terminator iff, at every answer position, the argmax of the next-token distribution given the *true* prefix is the
+true token (induction over the answer: while every earlier token was right, the greedy prefix is the true prefix).
+So one teacher-forced forward pass grades a whole batch of prompts; `tests/test_evaluate.py` checks this against
+`generate()`.
+Language: mean next-token cross-entropy per domain on held-out text.
+
+Metric functions take logits with any leading dims, e.g. [K, N, T, V] for K models of a learning-rate sweep,
+and return one value per leading index.
+"""
+import torch
+import torch.nn.functional as F
+
+EVAL_ROWS_PER_CHUNK = 128
+
+
+def answer_batch(problems, tokenizer) -> dict:
+    """Right-padded rows <bos> prompt answer <eos> with `answer_mask` on the answer and terminator tokens.
+
+    input_ids, attention_mask, answer_mask: [N, T].
+    """
+    prompts = tokenizer([p for p, _ in problems], add_special_tokens=False)["input_ids"]
+    answers = tokenizer([a for _, a in problems], add_special_tokens=False)["input_ids"]
+    seqs = [[tokenizer.bos_token_id, *p, *a, tokenizer.eos_token_id] for p, a in zip(prompts, answers)]
+    width = max(map(len, seqs))
+    ids = torch.full((len(seqs), width), tokenizer.pad_token_id, dtype=torch.long)
+    attention = torch.zeros_like(ids)
+    answer = torch.zeros_like(ids, dtype=torch.bool)
+    for i, (seq, p) in enumerate(zip(seqs, prompts)):
+        ids[i, : len(seq)] = torch.tensor(seq)
+        attention[i, : len(seq)] = 1
+        answer[i, 1 + len(p): len(seq)] = True
+    return {"input_ids": ids, "attention_mask": attention, "answer_mask": answer}
+
+
+def exact_match(logits, batch) -> torch.Tensor:
+    """[..., N] bool: the greedy answer of row n is exactly right. logits [..., N, T, V]."""
+    predicted = logits[..., :-1, :].argmax(-1)            # [..., N, T-1], prediction for token t + 1
+    target = batch["input_ids"][:, 1:]
+    graded = batch["answer_mask"][:, 1:]
+    return ((predicted == target) | ~graded).all(-1)
+
+
+def token_nll(logits, batch) -> tuple[torch.Tensor, torch.Tensor]:
+    """(sum of next-token NLL, number of tokens), each [...]; logits [..., N, T, V]."""
+    logp = F.log_softmax(logits[..., :-1, :].float(), dim=-1)
+    target = batch["input_ids"][:, 1:].expand(logp.shape[:-1])
+    nll = -logp.gather(-1, target.unsqueeze(-1)).squeeze(-1)
+    mask = (batch["attention_mask"][:, :-1] * batch["attention_mask"][:, 1:]).float()
+    return (nll * mask).sum((-1, -2)), mask.sum()
+
+
+def _chunks(batch, size=EVAL_ROWS_PER_CHUNK):
+    n = batch["input_ids"].shape[0]
+    for lo in range(0, n, size):
+        yield {k: v[lo: lo + size] for k, v in batch.items()}
+
+
+def model_forward(model):
+    """forward(input_ids, attention_mask) -> logits [N, T, V] for one model."""
+    def forward(input_ids, attention_mask):
+        return model(input_ids=input_ids, attention_mask=attention_mask).logits
+    return forward
+
+
+class Evaluator:
+    """Grades models on the held-out retain and forget sets of one setting.
+
+    kind "accuracy" (higher is better, arithmetic) or "cross_entropy" (lower is better, language).
+    sets: {"retain": batch, "forget": batch}, each an `answer_batch` (accuracy) or text rows (cross_entropy).
+    """
+
+    def __init__(self, kind: str, sets: dict):
+        if kind not in ("accuracy", "cross_entropy"):
+            raise ValueError(f"Evaluator kind must be 'accuracy' or 'cross_entropy', got {kind!r}")
+        self.kind, self.sets = kind, sets
+
+    @property
+    def higher_is_better(self) -> bool:
+        return self.kind == "accuracy"
+
+    @torch.no_grad()
+    def grade(self, forward, device="cpu") -> dict:
+        """{metric: tensor [...]} for a forward returning logits [..., N, T, V]."""
+        out = {}
+        for name, full in self.sets.items():
+            num = den = 0
+            for batch in _chunks(full):
+                batch = {k: v.to(device) for k, v in batch.items()}
+                logits = forward(batch["input_ids"], batch["attention_mask"])
+                if self.kind == "accuracy":
+                    num = num + exact_match(logits, batch).float().sum(-1)
+                    den = den + batch["input_ids"].shape[0]
+                else:
+                    nll, count = token_nll(logits, batch)
+                    num, den = num + nll, den + count
+            out[name] = (num / den).cpu()
+        return out
+
+    def __call__(self, model) -> dict:
+        """{metric: float} for one model (the training loop's evaluation callback)."""
+        device = next(model.parameters()).device
+        return {k: float(v) for k, v in self.grade(model_forward(model), device).items()}

@@ -1,0 +1,54 @@
+"""Gemma-2 causal language models built from a config (never downloaded), at every scale of the companion."""
+from dataclasses import asdict, dataclass
+
+import torch
+from transformers import Gemma2Config, Gemma2ForCausalLM
+from transformers.utils import logging as hf_logging
+
+hf_logging.disable_progress_bar()  # weight loading/saving bars would drown the training progress bars
+
+
+@dataclass(frozen=True)
+class ModelCfg:
+    hidden_size: int
+    intermediate_size: int
+    num_hidden_layers: int
+    num_attention_heads: int
+    head_dim: int
+    max_position_embeddings: int = 2048
+
+
+# Table 1 of the paper for "0.1B" and "0.3B"; the others are small presets for the laptop scales.
+MODEL_PRESETS = {
+    "tiny": ModelCfg(32, 64, 2, 2, 16, 512),
+    "small": ModelCfg(128, 512, 4, 4, 32, 512),
+    "medium": ModelCfg(320, 1280, 8, 8, 64, 2048),
+    "gemma-2-0.1b": ModelCfg(320, 1280, 14, 8, 128, 2048),
+    "gemma-2-0.3b": ModelCfg(768, 3072, 14, 8, 128, 2048),
+}
+
+
+def gemma2_config(cfg: ModelCfg, vocab_size: int, tokenizer=None) -> Gemma2Config:
+    special = {}
+    if tokenizer is not None:
+        special = dict(pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id,
+                       eos_token_id=tokenizer.eos_token_id)
+    return Gemma2Config(vocab_size=vocab_size, num_key_value_heads=cfg.num_attention_heads,
+                        attn_implementation="eager", use_cache=False, **asdict(cfg), **special)
+
+
+def build_model(cfg: ModelCfg, vocab_size: int, seed: int, tokenizer=None) -> Gemma2ForCausalLM:
+    """A randomly initialized Gemma-2 (the library's own initializer, std 0.02), reproducible from `seed`
+    without touching the global random state."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = Gemma2ForCausalLM(gemma2_config(cfg, vocab_size, tokenizer))
+    return model
+
+
+def load_model(path) -> Gemma2ForCausalLM:
+    return Gemma2ForCausalLM.from_pretrained(path, attn_implementation="eager")
+
+
+def n_parameters(model) -> int:
+    return sum(p.numel() for p in model.parameters())

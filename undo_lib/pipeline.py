@@ -1,0 +1,221 @@
+"""Cached stages the notebooks call: pretrain, distill, relearn.
+
+An `Experiment` is one (scale, setting, seed). Each stage is described by a plain config (what to train from what,
+on which mixture, with which objective and hyperparameters); the config's hash names its artifact in the store, so
+re-running a notebook reuses every finished stage, and a killed stage resumes from its checkpoint. At scales whose
+preset asks for several processes, a stage runs under `accelerate launch -m undo_lib.launch <config.json>`.
+"""
+import os
+import subprocess
+import sys
+from dataclasses import asdict
+from functools import cached_property
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from . import repo_path
+from .attack import relearn_attack
+from .data import arithmetic, language
+from .data.mixture import Mixture, documents_stream, problems_stream, stable_seed, text_stream
+from .data.tokenizer import embedded_tokenizer, hub_tokenizer
+from .evaluate import Evaluator, answer_batch
+from .models import MODEL_PRESETS, build_model
+from .objectives import NEEDS_TEACHER, OBJECTIVES
+from .scales import preset
+from .store import Artifact, Store
+from .train import TrainCfg, train
+
+DATA_SEED = 42  # the paper's fixed seed for data sampling; the experiment seed varies initializations and batches
+
+
+def mixtures(setting: str, english_share: float = 0.75) -> dict:
+    """Which streams each mixture draws from, and in which ratio of rows (Table 2, Table 4).
+
+    Arithmetic: the reference sees all operations and English (1:3 in the paper, english_share 0.75); the oracle
+    sees the same share of add/sub with the mul/div share replaced by English (1:7 in the paper); the attack sees
+    mul/div and English at the reference's ratio. Language: English + Korean 1:1, English only, Korean only."""
+    if setting == "language":
+        return {"reference": [("english", 1), ("korean", 1)], "oracle": [("english", 1)], "attack": [("korean", 1)]}
+    arith = 1 - english_share
+    return {"reference": [("all_ops", arith), ("english", english_share)],
+            "oracle": [("add_sub", arith / 2), ("english", english_share + arith / 2)],
+            "attack": [("mul_div", arith), ("english", english_share)]}
+
+
+def default_store(scale: str) -> Path:
+    root = os.environ.get("UNDO_STORE")
+    return Path(root) / scale if root else repo_path("store", scale)
+
+
+class Experiment:
+    """One setting at one scale and seed: its data, evaluator and cached stages."""
+
+    def __init__(self, scale: str, setting: str, seed: int = 0, store_root=None):
+        self.preset = preset(scale, setting)
+        self.scale, self.setting, self.seed = scale, setting, int(seed)
+        self.store = Store(store_root or default_store(scale))
+
+    def __repr__(self):
+        return f"Experiment(scale={self.scale!r}, setting={self.setting!r}, seed={self.seed})"
+
+    # ---- data -------------------------------------------------------------------------------------------------
+    @cached_property
+    def tokenizer(self):
+        return embedded_tokenizer() if self.preset.data == "embedded" else hub_tokenizer()
+
+    def _text_stream(self, lang: str, split: str):
+        if self.preset.data == "embedded":
+            return text_stream(lang, language.embedded_text(lang, split), self.tokenizer)
+        n_docs = self.preset.hub_docs if split == "train" else max(1, self.preset.n_eval // 200)
+        return documents_stream(lang, language.hub_documents(lang, split, n_docs), self.tokenizer)
+
+    def _problem_stream(self, name: str, ops):
+        p = self.preset
+        return problems_stream(name, arithmetic.problems(ops, p.n_train_problems, "train", p.word_problem_frac,
+                                                         DATA_SEED), self.tokenizer)
+
+    @cached_property
+    def streams(self) -> dict:
+        if self.setting == "language":
+            return {lang: self._text_stream(lang, "train") for lang in ("english", "korean")}
+        ops = arithmetic.RETAIN_OPS + arithmetic.FORGET_OPS
+        return {"english": self._text_stream("english", "train"), "all_ops": self._problem_stream("all_ops", ops),
+                "add_sub": self._problem_stream("add_sub", arithmetic.RETAIN_OPS),
+                "mul_div": self._problem_stream("mul_div", arithmetic.FORGET_OPS)}
+
+    def mixture(self, name: str) -> Mixture:
+        parts = [(self.streams[s], w) for s, w in self.mixture_parts[name]]
+        return Mixture(f"{self.setting}/{name}", parts, self.preset.seq_len)
+
+    @property
+    def mixture_parts(self) -> dict:
+        return mixtures(self.setting, self.preset.english_share)
+
+    @cached_property
+    def evaluator(self) -> Evaluator:
+        p = self.preset
+        if self.setting == "arithmetic":
+            return Evaluator("accuracy", {
+                name: answer_batch(arithmetic.problems(ops, p.n_eval, "eval", p.word_problem_frac, DATA_SEED),
+                                   self.tokenizer)
+                for name, ops in (("retain", arithmetic.RETAIN_OPS), ("forget", arithmetic.FORGET_OPS))})
+        sets = {}
+        for name, lang in (("retain", "english"), ("forget", "korean")):
+            ids = self._text_stream(lang, "validation").ids
+            rows = max(1, min(p.n_eval, len(ids)) // p.seq_len)
+            chunk = ids[: rows * p.seq_len].view(rows, p.seq_len)
+            sets[name] = {"input_ids": chunk, "attention_mask": torch.ones_like(chunk)}
+        return Evaluator("cross_entropy", sets)
+
+    @property
+    def higher_is_better(self) -> bool:
+        return self.setting == "arithmetic"
+
+    # ---- stages -----------------------------------------------------------------------------------------------
+    def _base(self) -> dict:
+        p = self.preset
+        return {"scale": self.scale, "setting": self.setting, "seed": self.seed, "data": p.data,
+                "model": asdict(MODEL_PRESETS[p.model]), "seq_len": p.seq_len, "n_eval": p.n_eval,
+                "n_train_problems": p.n_train_problems, "word_problem_frac": p.word_problem_frac,
+                "hub_docs": p.hub_docs, "english_share": p.english_share, "vocab_size": len(self.tokenizer)}
+
+    def _stage(self, kind: str, objective: str, mixture: str, cfg: TrainCfg, init, teacher=None, tag="") -> dict:
+        init_spec = init.key if isinstance(init, Artifact) else {"random": stable_seed("init", tag, self.seed) % 2**31}
+        return {"kind": kind, "base": self._base(), "objective": objective, "mixture": self.mixture(mixture).describe(),
+                "mixture_name": mixture, "train": asdict(cfg), "init": init_spec,
+                "teacher": teacher.key if teacher is not None else None}
+
+    def pretrain(self, which: str = "reference") -> Artifact:
+        """The reference (retain + forget data) or the oracle (retain data only: perfect data filtering)."""
+        if which not in ("reference", "oracle"):
+            raise ValueError(f"pretrain(which=...) must be 'reference' or 'oracle', got {which!r}")
+        return self.run_stage(self._stage("pretrain", "cross_entropy", which, self.preset.pretrain, "random",
+                                          tag=f"pretrain-{which}"))
+
+    def distill(self, teacher: Artifact, init="random") -> Artifact:
+        """Forward-KL distillation of `teacher` on the pretraining mix into `init` (an Artifact) or a fresh model.
+
+        A fresh student gets its own seed, derived from the teacher's key: never the teacher's initial weights."""
+        return self.run_stage(self._stage("distill", "forward_kl", "reference", self.preset.distill, init,
+                                          teacher=teacher, tag=f"student-of-{teacher.key}"))
+
+    def run_stage(self, config: dict) -> Artifact:
+        """Train the stage `config` describes, or return it from the store."""
+        found = self.store.find(config["kind"], config)
+        if found:
+            return found
+        if self.preset.num_processes > 1 and int(os.environ.get("WORLD_SIZE", "1")) == 1:
+            return self._launch(config)
+        path = self.store.begin(config["kind"], config)
+        init = config["init"]
+        model = (self.store.by_key(init).model() if isinstance(init, str) else
+                 build_model(MODEL_PRESETS[self.preset.model], len(self.tokenizer), init["random"], self.tokenizer))
+        teacher = self.store.by_key(config["teacher"]).model() if config["teacher"] else None
+        if (config["objective"] in NEEDS_TEACHER) != (teacher is not None):
+            raise ValueError(f"objective {config['objective']!r} and teacher {config['teacher']!r} do not fit")
+        cfg, mixture = TrainCfg(**config["train"]), self.mixture(config["mixture_name"])
+        from accelerate import Accelerator
+        acc = Accelerator()
+        data_seed = stable_seed(config["kind"], self.seed)
+        metrics = train(model, OBJECTIVES[config["objective"]], lambda s: mixture.batch(s, cfg.rows_per_step, data_seed),
+                        cfg, teacher=teacher, evaluate=self.evaluator, checkpoint=path / "checkpoint.pt",
+                        desc=f"{config['kind']} {config['mixture_name']} ({self.setting})", accelerator=acc)
+        if acc.is_main_process:
+            self.store.finish(config["kind"], config, model=model, metrics=metrics)
+        acc.wait_for_everyone()
+        return self.store.find(config["kind"], config)
+
+    def _launch(self, config: dict) -> Artifact:
+        path = self.store.begin(config["kind"], config)
+        cmd = ["accelerate", "launch", "--num_processes", str(self.preset.num_processes),
+               *([] if torch.cuda.is_available() else ["--cpu"]),
+               "-m", "undo_lib.launch", "--config", str(path / "config.json"), "--store", str(self.store.root)]
+        subprocess.run(cmd, check=True, stdout=sys.stdout, stderr=sys.stderr)
+        return self.store.find(config["kind"], config)
+
+    def relearn(self, models: dict, batched: bool = True) -> pd.DataFrame:
+        """Relearning attack on every {label: Artifact}; tidy (model, lr, step, metric, value), cached per model."""
+        cfg, mixture = self.preset.attack, self.mixture("attack")
+        data_seed = stable_seed("relearn", self.seed)
+        frames = []
+        for label, artifact in models.items():
+            config = {"kind": "relearn", "base": self._base(), "target": artifact.key, "attack": asdict(cfg),
+                      "mixture": mixture.describe()}
+            found = self.store.find("relearn", config)
+            if not found:
+                self.store.begin("relearn", config)
+                curves = relearn_attack({label: artifact.model()}, lambda s: mixture.batch(s, cfg.batch_size, data_seed),
+                                        self.evaluator, cfg, batched=batched)
+                found = self.store.finish("relearn", config, metrics=curves.drop(columns="model"))
+            frames.append(found.metrics.assign(model=label))
+        return pd.concat(frames, ignore_index=True)[["model", "lr", "step", "metric", "value"]]
+
+    def attack_passes(self) -> float:
+        """How many times the attack passes over its forget training tokens (more than ~1 means it overfits)."""
+        cfg, parts = self.preset.attack, self.mixture_parts["attack"]
+        forget, share = parts[0][0], parts[0][1] / sum(w for _, w in parts)
+        return cfg.steps * cfg.batch_size * share * self.preset.seq_len / len(self.streams[forget])
+
+
+def final_metrics(artifacts: dict) -> pd.DataFrame:
+    """The last evaluation of each {label: Artifact}: one row per label, a column per metric."""
+    rows = {}
+    for label, artifact in artifacts.items():
+        m = artifact.metrics
+        rows[label] = m[m.step == m.step.max()].set_index("metric")["value"]
+    return pd.DataFrame(rows).T
+
+
+def stage_curves(artifacts: dict) -> pd.DataFrame:
+    """Training metrics of several {label: Artifact}, tidy (model, step, metric, value)."""
+    return pd.concat([a.metrics.assign(model=label) for label, a in artifacts.items()], ignore_index=True)
+
+
+def save_results(table: pd.DataFrame, name: str, results_dir, scale: str, setting: str, seed: int) -> Path:
+    """Write a tidy table to <results_dir>/<name>.csv, replacing the rows of the same (scale, setting, seed)."""
+    from .store import upsert_csv
+    path = Path(results_dir) / f"{name}.csv"
+    upsert_csv(table.assign(scale=scale, setting=setting, seed=int(seed)), path, ["scale", "setting", "seed"])
+    return path

@@ -1,0 +1,114 @@
+"""The four scales of the companion and the validation of notebook parameters.
+
+smoke: seconds; checks plumbing only.   cpu: a 2-core laptop; the paper's claims should show.
+gpu: one GPU, a middle ground.           paper: the paper's Tables 2-4 (Gemma-2-0.1B/0.3B, FineWeb, Gemma tokenizer).
+At smoke/cpu/gpu the data are the embedded offline corpora with a character tokenizer; see undo_lib/data.
+"""
+from dataclasses import asdict, dataclass
+
+from .attack import AttackCfg
+from .train import TrainCfg
+
+SCALES = ("smoke", "cpu", "gpu", "paper")
+SETTINGS = ("arithmetic", "language")
+PAPER_RELEARN_LRS = (1e-3, 7e-4, 4e-4, 1e-4, 7e-5, 5e-5, 1e-5, 7e-6, 4e-6, 1e-6)  # Table 4
+
+
+@dataclass(frozen=True)
+class Preset:
+    scale: str
+    setting: str
+    model: str                 # a key of models.MODEL_PRESETS
+    seq_len: int
+    pretrain: TrainCfg         # reference and oracle alike (Table 2)
+    distill: TrainCfg          # oracle matching / Unlearn-and-Distill (Table 3)
+    attack: AttackCfg          # relearning (Table 4)
+    n_eval: int                # held-out problems per domain (arithmetic) or tokens per domain (language)
+    data: str = "embedded"     # "embedded" (offline) or "hub" (FineWeb + Gemma tokenizer)
+    n_train_problems: int = 100_000   # arithmetic problems generated per training stream
+    word_problem_frac: float = 0.2    # share of arithmetic problems written as word problems
+    english_share: float = 0.75       # arithmetic: share of English rows in the reference's mix (paper: 1:3)
+    hub_docs: int = 0          # documents streamed per language at scale paper
+    num_processes: int = 1     # >1: stages run under `accelerate launch`
+
+    def describe(self) -> dict:
+        return asdict(self)
+
+
+def _arith(scale, model, seq_len, pretrain, distill, attack, n_eval, **kw):
+    return Preset(scale, "arithmetic", model, seq_len, pretrain, distill, attack, n_eval, **kw)
+
+
+def _lang(scale, model, seq_len, pretrain, distill, attack, n_eval, **kw):
+    return Preset(scale, "language", model, seq_len, pretrain, distill, attack, n_eval, **kw)
+
+
+PRESETS = {
+    ("smoke", "arithmetic"): _arith(
+        "smoke", "tiny", 32,
+        TrainCfg(steps=30, batch_size=16, lr=3e-3, min_lr=3e-4, warmup=5, eval_every=15, checkpoint_every=10),
+        TrainCfg(steps=20, batch_size=16, lr=3e-3, min_lr=3e-4, warmup=5, eval_every=10, checkpoint_every=10),
+        AttackCfg(steps=10, lrs=(1e-3, 1e-4), batch_size=8, eval_every=5), n_eval=64, n_train_problems=2000,
+        word_problem_frac=0.1, english_share=0.5),
+    ("smoke", "language"): _lang(
+        "smoke", "tiny", 64,
+        TrainCfg(steps=30, batch_size=8, lr=3e-3, min_lr=3e-4, warmup=5, eval_every=15, checkpoint_every=10),
+        TrainCfg(steps=20, batch_size=8, lr=3e-3, min_lr=3e-4, warmup=5, eval_every=10, checkpoint_every=10),
+        AttackCfg(steps=10, lrs=(1e-3, 1e-4), batch_size=4, eval_every=5), n_eval=2048),
+    ("cpu", "arithmetic"): _arith(
+        "cpu", "small", 32,
+        TrainCfg(steps=800, batch_size=64, lr=3e-3, min_lr=3e-4, warmup=50, eval_every=100),
+        TrainCfg(steps=400, batch_size=64, lr=3e-3, min_lr=3e-4, warmup=50, eval_every=50),
+        AttackCfg(steps=100, lrs=(3e-3, 1e-3, 3e-4), batch_size=32, eval_every=10), n_eval=512,
+        word_problem_frac=0.0, english_share=0.25),
+    ("cpu", "language"): _lang(
+        "cpu", "small", 128,
+        TrainCfg(steps=400, batch_size=16, lr=3e-3, min_lr=3e-4, warmup=50, eval_every=50, weight_decay=0.1),
+        TrainCfg(steps=300, batch_size=16, lr=3e-3, min_lr=3e-4, warmup=50, eval_every=50, weight_decay=0.1),
+        AttackCfg(steps=40, lrs=(3e-3, 1e-3, 3e-4), batch_size=8, eval_every=5), n_eval=16384),
+    ("gpu", "arithmetic"): _arith(
+        "gpu", "medium", 128,
+        TrainCfg(steps=3000, batch_size=128, lr=1e-3, min_lr=1e-4, warmup=100, eval_every=100),
+        TrainCfg(steps=2000, batch_size=128, lr=1e-3, min_lr=1e-4, warmup=100, eval_every=100),
+        AttackCfg(steps=500, lrs=(3e-3, 1e-3, 4e-4, 1e-4, 3e-5), batch_size=32, eval_every=10),
+        n_eval=2000, n_train_problems=500_000),
+    ("gpu", "language"): _lang(
+        "gpu", "medium", 256,
+        TrainCfg(steps=3000, batch_size=64, lr=1e-3, min_lr=1e-4, warmup=100, eval_every=100, weight_decay=0.1),
+        TrainCfg(steps=2000, batch_size=64, lr=1e-3, min_lr=1e-4, warmup=100, eval_every=100, weight_decay=0.1),
+        AttackCfg(steps=300, lrs=(3e-3, 1e-3, 4e-4, 1e-4, 3e-5), batch_size=8, eval_every=5), n_eval=32768),
+    ("paper", "arithmetic"): _arith(  # Tables 2-4, Gemma-2-0.3B
+        "paper", "gemma-2-0.3b", 256,
+        TrainCfg(steps=1000, batch_size=15, grad_accum=24, lr=4e-4, min_lr=4e-4, warmup=50, eval_every=50),
+        TrainCfg(steps=1000, batch_size=15, grad_accum=24, lr=7e-4, min_lr=7e-5, warmup=50, eval_every=50),
+        AttackCfg(steps=500, lrs=PAPER_RELEARN_LRS, batch_size=15, eval_every=5),
+        n_eval=5000, data="hub", n_train_problems=1_000_000, word_problem_frac=0.5, hub_docs=1_000_000, num_processes=8),
+    ("paper", "language"): _lang(  # Tables 2-4, Gemma-2-0.1B; 2B tokens / (5 x 80 x 2048) = 2441 steps
+        "paper", "gemma-2-0.1b", 2048,
+        TrainCfg(steps=2441, batch_size=5, grad_accum=80, lr=4e-4, min_lr=4e-5, warmup=50, weight_decay=0.1,
+                 eval_every=100),
+        TrainCfg(steps=1526, batch_size=4, grad_accum=160, lr=4e-4, min_lr=4e-5, warmup=50, weight_decay=0.1,
+                 eval_every=100),
+        AttackCfg(steps=500, lrs=PAPER_RELEARN_LRS, batch_size=8, eval_every=5),
+        n_eval=500_000, data="hub", hub_docs=2_000_000, num_processes=8),
+}
+
+
+def check_params(scale, seed, setting) -> list[str]:
+    """Validate a notebook's parameters before any compute; return the settings to run.
+
+    Raises ValueError naming the parameter and its allowed values."""
+    if scale not in SCALES:
+        raise ValueError(f"parameter 'scale' must be one of {SCALES}, got {scale!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"parameter 'seed' must be a non-negative integer, got {seed!r}")
+    if setting not in SETTINGS + ("both",):
+        raise ValueError(f"parameter 'setting' must be one of {SETTINGS + ('both',)}, got {setting!r}")
+    return list(SETTINGS) if setting == "both" else [setting]
+
+
+def preset(scale: str, setting: str) -> Preset:
+    check_params(scale, 0, setting)
+    if setting == "both":
+        raise ValueError("preset() needs one setting: 'arithmetic' or 'language'")
+    return PRESETS[(scale, setting)]

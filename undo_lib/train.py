@@ -1,0 +1,142 @@
+"""The one training loop: every stage (pretraining, distillation, later unlearning) is this loop with an objective.
+
+AdamW, linear warmup then cosine decay to a minimum learning rate (or a constant rate), gradient clipping,
+gradient accumulation, an evaluation callback every `eval_every` steps, a tqdm progress bar, and atomic checkpoints
+from which a killed run resumes to the same final metrics. Multi-process (several GPUs, or `--cpu` processes for the
+test) through `accelerate launch`: each process takes its share of the rows of every micro-batch.
+"""
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import torch
+from accelerate import Accelerator
+from tqdm.auto import tqdm
+from transformers import get_constant_schedule_with_warmup, get_cosine_with_min_lr_schedule_with_warmup
+
+SCHEDULES = ("cosine", "constant")
+
+
+@dataclass(frozen=True)
+class TrainCfg:
+    steps: int
+    batch_size: int          # rows per micro-batch, over all processes together
+    grad_accum: int = 1      # micro-batches per optimizer step
+    lr: float = 4e-4
+    min_lr: float = 4e-5     # end of the cosine decay
+    warmup: int = 50
+    weight_decay: float = 0.0
+    clip: float = 1.0
+    schedule: str = "cosine"
+    eval_every: int = 50
+    checkpoint_every: int = 100
+
+    def __post_init__(self):
+        for name in ("steps", "batch_size", "grad_accum", "eval_every", "checkpoint_every"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"TrainCfg.{name} must be a positive integer, got {getattr(self, name)!r}")
+        for name in ("lr", "clip"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"TrainCfg.{name} must be > 0, got {getattr(self, name)!r}")
+        for name in ("min_lr", "warmup", "weight_decay"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"TrainCfg.{name} must be >= 0, got {getattr(self, name)!r}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"TrainCfg.schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+
+    @property
+    def rows_per_step(self) -> int:
+        return self.batch_size * self.grad_accum
+
+
+def make_scheduler(optimizer, cfg: TrainCfg):
+    if cfg.schedule == "constant":
+        return get_constant_schedule_with_warmup(optimizer, cfg.warmup)
+    return get_cosine_with_min_lr_schedule_with_warmup(optimizer, cfg.warmup, cfg.steps, min_lr=cfg.min_lr)
+
+
+def _save_checkpoint(path: Path, state: dict):
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)  # atomic: a kill leaves the previous checkpoint or the new one, never half of one
+
+
+def train(model, objective, batches, cfg: TrainCfg, *, teacher=None, evaluate=None, checkpoint=None,
+          desc: str = "train", accelerator: Accelerator | None = None) -> pd.DataFrame:
+    """Train `model` in place and return its tidy metrics (step, metric, value).
+
+    batches: step -> {"input_ids", "attention_mask"} with cfg.rows_per_step rows (a pure function of step).
+    objective: (outputs, batch) -> scalar loss; if `teacher` is given, batch["teacher_logits"] holds its logits.
+    evaluate: model -> {metric: value}, called at step 0, every cfg.eval_every steps and at the end.
+    checkpoint: a file path; saved every cfg.checkpoint_every steps and resumed from when it exists.
+    """
+    acc = accelerator or Accelerator()
+    world, rank = acc.num_processes, acc.process_index
+    if cfg.batch_size % world:
+        raise ValueError(f"TrainCfg.batch_size={cfg.batch_size} must be divisible by the {world} processes")
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    scheduler = make_scheduler(optimizer, cfg)  # stepped once per optimizer step, whatever the process count
+    model, optimizer = acc.prepare(model, optimizer)
+    if teacher is not None:
+        teacher = teacher.to(acc.device).eval().requires_grad_(False)
+
+    rows, start = [], 0
+    checkpoint = Path(checkpoint) if checkpoint else None
+    if checkpoint and checkpoint.exists():
+        state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+        acc.unwrap_model(model).load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        rows, start = state["rows"], state["step"]
+
+    def run_eval(step):
+        if evaluate is None:
+            return
+        model.eval()
+        with torch.no_grad():
+            rows.extend({"step": step, "metric": k, "value": float(v)} for k, v in evaluate(acc.unwrap_model(model)).items())
+        model.train()
+
+    if start == 0:
+        run_eval(0)
+    model.train()
+    bar = tqdm(range(start, cfg.steps), desc=desc, initial=start, total=cfg.steps,
+               disable=not acc.is_main_process, leave=False)
+    for step in bar:
+        batch = batches(step)
+        total = torch.zeros((), device=acc.device)
+        for micro in range(cfg.grad_accum):
+            lo = micro * cfg.batch_size + rank * (cfg.batch_size // world)
+            mb = {k: v[lo: lo + cfg.batch_size // world].to(acc.device) for k, v in batch.items()}
+            if teacher is not None:
+                with torch.no_grad():
+                    mb["teacher_logits"] = teacher(input_ids=mb["input_ids"], attention_mask=mb["attention_mask"]).logits
+            outputs = model(input_ids=mb["input_ids"], attention_mask=mb["attention_mask"])
+            loss = objective(outputs, mb) / cfg.grad_accum
+            acc.backward(loss)
+            total += loss.detach()
+        total = acc.reduce(total, reduction="mean").item()
+        if not math.isfinite(total):
+            raise FloatingPointError(f"{getattr(objective, '__name__', 'objective')} loss became {total} at step {step} "
+                                     f"of {desc!r}; lower the learning rate (lr={cfg.lr})")
+        acc.clip_grad_norm_(model.parameters(), cfg.clip)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        rows.append({"step": step + 1, "metric": "loss", "value": total})
+        if (step + 1) % cfg.eval_every == 0 or step + 1 == cfg.steps:
+            run_eval(step + 1)
+        if step % 10 == 0:
+            bar.set_postfix(loss=f"{total:.3f}")
+        if checkpoint and (step + 1) % cfg.checkpoint_every == 0 and step + 1 < cfg.steps:
+            acc.wait_for_everyone()
+            if acc.is_main_process:
+                _save_checkpoint(checkpoint, {"model": acc.unwrap_model(model).state_dict(), "step": step + 1,
+                                              "optimizer": optimizer.state_dict(), "rows": rows,
+                                              "scheduler": scheduler.state_dict()})
+    bar.close()
+    acc.unwrap_model(model).eval()
+    acc.free_memory()  # drop the accelerator's references to this stage's model and optimizer
+    return pd.DataFrame(rows, columns=["step", "metric", "value"])
