@@ -45,7 +45,7 @@ run_notebooks() {
   local start=$SECONDS
   for nb in notebooks/[0-9][0-9]_*.ipynb; do
     echo "== $nb (scale $scale) =="
-    "$PY" -m papermill "$nb" "build/$scale/$(basename "$nb")" -k python3 --cwd notebooks -p scale "$scale" "${params[@]}"
+    "$PY" -m papermill "$nb" "build/$scale/$(basename "$nb")" -k python3 --cwd notebooks --log-output -p scale "$scale" "${params[@]}"
   done
   echo "== all notebooks at scale $scale in $((SECONDS - start)) s; figures in figures/, results in results/$scale/ =="
 }

@@ -117,8 +117,12 @@ def relearn_sweep_batched(model, batches, evaluator, cfg: AttackCfg, desc="relea
     return pd.DataFrame(rows)
 
 
-def relearn_attack(models: dict, batches, evaluator, cfg: AttackCfg, batched: bool = True) -> pd.DataFrame:
-    """Attack every model of {label: model}; tidy (model, lr, step, metric, value)."""
+def relearn_attack(models: dict, batches, evaluator, cfg: AttackCfg, batched: bool | None = None) -> pd.DataFrame:
+    """Attack every model of {label: model}; tidy (model, lr, step, metric, value).
+
+    batched=None picks the batched sweep on a GPU and the sequential one on a CPU, where vmap over a small model
+    is slower than K plain runs (benchmarks/bench.py measures both)."""
+    batched = torch.cuda.is_available() if batched is None else batched
     sweep = relearn_sweep_batched if batched else relearn_sweep_sequential
     frames = [sweep(m, batches, evaluator, cfg, desc=f"relearn {label}").assign(model=label)
               for label, m in models.items()]

@@ -61,3 +61,12 @@ def table(results_dir, claim: str | None = None, scale: str | None = None) -> pd
     t = t[t.claim == claim] if claim else t
     t = t[t.scale == scale] if scale else t
     return t[CLAIM_COLUMNS].sort_values(["claim", "setting", "seed"]).reset_index(drop=True)
+
+
+def markdown(results_dir, scale: str | None = None) -> str:
+    """The claims table as Markdown (for the README): one row per claim, setting and seed."""
+    t = table(results_dir, scale=scale)
+    lines = ["| claim | setting | scale | seed | holds | numbers compared |", "|---|---|---|---|---|---|"]
+    lines += [f"| {r.claim} | {r.setting} | {r.scale} | {r.seed} | {'yes' if r.holds else '**no**'} | {r.detail} |"
+              for r in t.itertuples()]
+    return "\n".join(lines)

@@ -175,7 +175,7 @@ class Experiment:
         subprocess.run(cmd, check=True, stdout=sys.stdout, stderr=sys.stderr)
         return self.store.find(config["kind"], config)
 
-    def relearn(self, models: dict, batched: bool = True) -> pd.DataFrame:
+    def relearn(self, models: dict, batched: bool | None = None) -> pd.DataFrame:
         """Relearning attack on every {label: Artifact}; tidy (model, lr, step, metric, value), cached per model."""
         cfg, mixture = self.preset.attack, self.mixture("attack")
         data_seed = stable_seed("relearn", self.seed)

@@ -55,17 +55,17 @@ PRESETS = {
         TrainCfg(steps=30, batch_size=8, lr=3e-3, min_lr=3e-4, warmup=5, eval_every=15, checkpoint_every=10),
         TrainCfg(steps=20, batch_size=8, lr=3e-3, min_lr=3e-4, warmup=5, eval_every=10, checkpoint_every=10),
         AttackCfg(steps=10, lrs=(1e-3, 1e-4), batch_size=4, eval_every=5), n_eval=2048),
-    ("cpu", "arithmetic"): _arith(
-        "cpu", "small", 32,
-        TrainCfg(steps=800, batch_size=64, lr=3e-3, min_lr=3e-4, warmup=50, eval_every=100),
-        TrainCfg(steps=400, batch_size=64, lr=3e-3, min_lr=3e-4, warmup=50, eval_every=50),
-        AttackCfg(steps=100, lrs=(3e-3, 1e-3, 3e-4), batch_size=32, eval_every=10), n_eval=512,
+    ("cpu", "arithmetic"): _arith(  # one problem per row, rows aligned to problem starts
+        "cpu", "small", 16,
+        TrainCfg(steps=800, batch_size=128, lr=1e-3, min_lr=1e-4, warmup=50, eval_every=100),
+        TrainCfg(steps=300, batch_size=128, lr=1e-3, min_lr=1e-4, warmup=50, eval_every=50),
+        AttackCfg(steps=100, lrs=(3e-3, 1e-3, 3e-4), batch_size=64, eval_every=10), n_eval=512,
         word_problem_frac=0.0, english_share=0.25),
     ("cpu", "language"): _lang(
         "cpu", "small", 128,
-        TrainCfg(steps=400, batch_size=16, lr=3e-3, min_lr=3e-4, warmup=50, eval_every=50, weight_decay=0.1),
-        TrainCfg(steps=300, batch_size=16, lr=3e-3, min_lr=3e-4, warmup=50, eval_every=50, weight_decay=0.1),
-        AttackCfg(steps=40, lrs=(3e-3, 1e-3, 3e-4), batch_size=8, eval_every=5), n_eval=16384),
+        TrainCfg(steps=500, batch_size=16, lr=3e-3, min_lr=3e-4, warmup=50, eval_every=50, weight_decay=0.1),
+        TrainCfg(steps=250, batch_size=16, lr=3e-3, min_lr=3e-4, warmup=50, eval_every=50, weight_decay=0.1),
+        AttackCfg(steps=40, lrs=(3e-3, 1e-3, 3e-4), batch_size=8, eval_every=5), n_eval=8192),
     ("gpu", "arithmetic"): _arith(
         "gpu", "medium", 128,
         TrainCfg(steps=3000, batch_size=128, lr=1e-3, min_lr=1e-4, warmup=100, eval_every=100),

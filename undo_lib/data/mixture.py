@@ -18,8 +18,10 @@ def stable_seed(*parts) -> int:
 
 @dataclass(frozen=True)
 class TokenStream:
+    """A 1-D stream of token ids; rows are cut at any offset, or only at `starts` (document starts) when given."""
     name: str
     ids: torch.Tensor  # [N] long
+    starts: torch.Tensor | None = None  # [D] long, offsets where documents begin
 
     def __len__(self):
         return len(self.ids)
@@ -41,8 +43,10 @@ def problems_stream(name: str, problems, tokenizer) -> TokenStream:
     """Problems joined as <bos> prompt answer <eos> ..., prompt and answer encoded apart exactly as in evaluation."""
     prompts = tokenizer([p for p, _ in problems], add_special_tokens=False)["input_ids"]
     answers = tokenizer([a for _, a in problems], add_special_tokens=False)["input_ids"]
-    ids = [i for p, a in zip(prompts, answers) for i in [tokenizer.bos_token_id, *p, *a, tokenizer.eos_token_id]]
-    return TokenStream(name, torch.tensor(ids, dtype=torch.long))
+    ids = torch.tensor([i for p, a in zip(prompts, answers)
+                        for i in [tokenizer.bos_token_id, *p, *a, tokenizer.eos_token_id]], dtype=torch.long)
+    starts = (ids == tokenizer.bos_token_id).nonzero().squeeze(1)
+    return TokenStream(name, ids, starts)
 
 
 def split_rows(weights, rows: int) -> list[int]:
@@ -81,7 +85,11 @@ class Mixture:
         counts = split_rows([w for _, w in self.parts], rows)
         out = []
         for (stream, _), count in zip(self.parts, counts):
-            starts = torch.randint(0, len(stream) - self.seq_len, (count,), generator=gen)
+            if stream.starts is None:
+                starts = torch.randint(0, len(stream) - self.seq_len, (count,), generator=gen)
+            else:  # rows begin where a document (problem) begins
+                valid = stream.starts[stream.starts < len(stream) - self.seq_len]
+                starts = valid[torch.randint(0, len(valid), (count,), generator=gen)]
             out.append(stream.ids[starts[:, None] + torch.arange(self.seq_len)])
         ids = torch.cat(out)[torch.randperm(rows, generator=gen)]
         return {"input_ids": ids, "attention_mask": torch.ones_like(ids)}

@@ -1,0 +1,26 @@
+"""The committed notebooks: no outputs, one tagged parameters cell with the shared parameters."""
+import ast
+from pathlib import Path
+
+import nbformat
+import pytest
+
+NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+def test_there_are_notebooks():
+    assert NOTEBOOKS
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_committed_without_outputs_and_with_a_parameters_cell(path):
+    nb = nbformat.read(path, as_version=4)
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(not c.outputs and c.execution_count is None for c in code), "strip outputs before committing"
+    tagged = [c for c in code if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1
+    names = {t.id: ast.literal_eval(v) for node in ast.parse(tagged[0].source).body if isinstance(node, ast.Assign)
+             for t, v in [(node.targets[0], node.value)]}
+    assert names["scale"] == "cpu" and names["seed"] == 0 and names["setting"] == "both"
+    assert names["results_dir"] is None  # resolved to results/<scale> under the repository root
