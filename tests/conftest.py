@@ -23,3 +23,14 @@ def digits_tokenizer():
 @pytest.fixture
 def tiny_model(digits_tokenizer):
     return build_model(TINY, len(digits_tokenizer), seed=0, tokenizer=digits_tokenizer)
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    """The Hugging Face hub unreachable at once (its libraries read the variables at import, so patch both)."""
+    import datasets.config
+    import huggingface_hub.constants
+    for var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"):
+        monkeypatch.setenv(var, "1")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", True, raising=False)

@@ -80,3 +80,11 @@ def test_mixture_batches_are_a_pure_function_of_seed_and_step():
     assert ((rows[:, 1:] - rows[:, :-1]) == 1).all()  # contiguous windows
     with pytest.raises(ValueError, match="seq_len"):
         Mixture("short", [(TokenStream("s", torch.arange(5)), 1)], seq_len=8)
+
+
+def test_rows_of_a_problem_stream_begin_with_a_problem(digits_tokenizer):
+    from undo_lib.data.mixture import problems_stream
+    stream = problems_stream("p", arithmetic.problems(["add", "mul"], 500, "train", 0.0, 0), digits_tokenizer)
+    rows = Mixture("m", [(stream, 1)], seq_len=12).batch(0, 64, seed=0)["input_ids"]
+    assert (rows[:, 0] == digits_tokenizer.bos_token_id).all()
+    assert len(stream.starts) == 500

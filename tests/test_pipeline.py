@@ -63,8 +63,7 @@ def test_relearning_results_are_cached(tmp_path):
     assert 0 < exp.attack_passes()
 
 
-def test_paper_scale_fails_clearly_without_the_hub(monkeypatch):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+def test_paper_scale_fails_clearly_without_the_hub(offline):
     exp = Experiment("paper", "language", 0)
     with pytest.raises(RuntimeError, match="Hugging Face hub"):
         exp.tokenizer

@@ -161,18 +161,28 @@ class Experiment:
         data_seed = stable_seed(config["kind"], self.seed)
         metrics = train(model, OBJECTIVES[config["objective"]], lambda s: mixture.batch(s, cfg.rows_per_step, data_seed),
                         cfg, teacher=teacher, evaluate=self.evaluator, checkpoint=path / "checkpoint.pt",
-                        desc=f"{config['kind']} {config['mixture_name']} ({self.setting})", accelerator=acc)
+                        desc=f"{config['kind']} {self._describe(config)} ({self.setting})", accelerator=acc)
         if acc.is_main_process:
             self.store.finish(config["kind"], config, model=model, metrics=metrics)
         acc.wait_for_everyone()
         return self.store.find(config["kind"], config)
 
+    @staticmethod
+    def _describe(config: dict) -> str:
+        if config["kind"] == "pretrain":
+            return config["mixture_name"]
+        return "into a random init" if isinstance(config["init"], dict) else f"into {config['init'][:8]}"
+
     def _launch(self, config: dict) -> Artifact:
         path = self.store.begin(config["kind"], config)
-        cmd = ["accelerate", "launch", "--num_processes", str(self.preset.num_processes),
+        cmd = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", str(self.preset.num_processes),
                *([] if torch.cuda.is_available() else ["--cpu"]),
                "-m", "undo_lib.launch", "--config", str(path / "config.json"), "--store", str(self.store.root)]
-        subprocess.run(cmd, check=True, stdout=sys.stdout, stderr=sys.stderr)
+        with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
+            for line in proc.stdout:  # relay to the notebook, whose sys.stdout is no file
+                print(line, end="")
+        if proc.returncode:
+            raise RuntimeError(f"`{' '.join(cmd)}` failed with exit code {proc.returncode}")
         return self.store.find(config["kind"], config)
 
     def relearn(self, models: dict, batched: bool | None = None) -> pd.DataFrame:

@@ -11,6 +11,11 @@ PALETTE = {"Student (Reference)": "tab:red", "Student (Random)": "tab:blue", "Or
            "Oracle Teacher": "tab:green"}
 
 
+def figure_name(name: str, seed: int = 0) -> str:
+    """Seed 0 draws the canonical figure; other seeds get their own files beside it."""
+    return f"{name}_seed{seed}" if seed else name
+
+
 def save(fig, figures_dir, name: str) -> list[Path]:
     out = Path(figures_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -31,7 +36,7 @@ def relearning_panel(ax, curves, higher_is_better: bool, palette=PALETTE, title=
     ax.legend(title=None, fontsize=8)
 
 
-def fig2(distill_metrics, curves, setting: str, higher_is_better: bool, figures_dir):
+def fig2(distill_metrics, curves, setting: str, higher_is_better: bool, figures_dir, seed: int = 0):
     """Fig 2 for one setting: (a) the distillation KL of both students, (b/c) their relearning against the oracle."""
     sns.set_theme(style="whitegrid", context="paper")
     fig, (ax_kl, ax_rel) = plt.subplots(1, 2, figsize=(10, 3.8))
@@ -42,5 +47,5 @@ def fig2(distill_metrics, curves, setting: str, higher_is_better: bool, figures_
     ax_kl.legend(title=None, fontsize=8)
     relearning_panel(ax_rel, curves, higher_is_better, title=f"({'c' if higher_is_better else 'b'}) Relearning, {setting}")
     fig.tight_layout()
-    save(fig, figures_dir, f"fig2_{setting}")
+    save(fig, figures_dir, figure_name(f"fig2_{setting}", seed))
     return fig

@@ -1,7 +1,8 @@
 """Token streams and the mixtures that batches are drawn from.
 
 Every source (English text, Korean text, arithmetic problems) becomes one 1-D stream of token ids. A batch is a set
-of rows cut at random offsets from the streams, the number of rows per stream fixed by the mixture's ratio. A batch
+of rows cut at random offsets from the streams (for arithmetic problems, offsets where a problem begins), the
+number of rows per stream fixed by the mixture's ratio. A batch
 is a pure function of (mixture, seed, step): a resumed run, or another process of a multi-process run, sees exactly
 the batches an uninterrupted single-process run would.
 """
