@@ -2,9 +2,9 @@
 
 Every source (English text, Korean text, arithmetic problems) becomes one 1-D stream of token ids. A batch is a set
 of rows cut at random offsets from the streams (for arithmetic problems, offsets where a problem begins), the
-number of rows per stream fixed by the mixture's ratio. A batch
-is a pure function of (mixture, seed, step): a resumed run, or another process of a multi-process run, sees exactly
-the batches an uninterrupted single-process run would.
+number of rows per stream fixed by the mixture's ratio. A batch is a pure function of (mixture, seed, step): a
+resumed run, or another process of a multi-process run, sees exactly the batches an uninterrupted single-process
+run would.
 """
 import hashlib
 from dataclasses import dataclass
@@ -71,25 +71,24 @@ class Mixture:
                 raise ValueError(f"stream {stream.name!r} has {len(stream)} tokens, fewer than seq_len={seq_len}")
             if weight < 0:
                 raise ValueError(f"mixture weight of {stream.name!r} must be >= 0, got {weight}")
+        # Offsets a row may start at, found once: None = any offset; else the document starts that leave a full row.
+        self._row_starts = [None if s.starts is None else s.starts[s.starts < len(s) - self.seq_len]
+                            for s, _ in self.parts]
 
     def describe(self) -> dict:
         """What identifies this mixture in an artifact key."""
         return {"name": self.name, "seq_len": self.seq_len,
                 "parts": [(s.name, len(s), float(w)) for s, w in self.parts]}
 
-    def tokens(self, stream_name: str) -> int:
-        return next(len(s) for s, _ in self.parts if s.name == stream_name)
-
     def batch(self, step: int, rows: int, seed: int) -> dict:
         """{"input_ids": [rows, seq_len] long, "attention_mask": [rows, seq_len] long} for training step `step`."""
         gen = torch.Generator().manual_seed(stable_seed(self.name, seed, step))
         counts = split_rows([w for _, w in self.parts], rows)
         out = []
-        for (stream, _), count in zip(self.parts, counts):
-            if stream.starts is None:
+        for (stream, _), valid, count in zip(self.parts, self._row_starts, counts):
+            if valid is None:
                 starts = torch.randint(0, len(stream) - self.seq_len, (count,), generator=gen)
             else:  # rows begin where a document (problem) begins
-                valid = stream.starts[stream.starts < len(stream) - self.seq_len]
                 starts = valid[torch.randint(0, len(valid), (count,), generator=gen)]
             out.append(stream.ids[starts[:, None] + torch.arange(self.seq_len)])
         ids = torch.cat(out)[torch.randperm(rows, generator=gen)]
