@@ -78,6 +78,7 @@ def test_mixture_batches_are_a_pure_function_of_seed_and_step():
     rows = x["input_ids"]
     assert (rows < 1000).all(1).sum() == 2 and (rows >= 5000).all(1).sum() == 6  # 1:3, each row from one stream
     assert ((rows[:, 1:] - rows[:, :-1]) == 1).all()  # contiguous windows
+    assert torch.equal(x["source"] == 0, (rows < 1000).all(1))  # each row's stream is named
     with pytest.raises(ValueError, match="seq_len"):
         Mixture("short", [(TokenStream("s", torch.arange(5)), 1)], seq_len=8)
 

@@ -2,9 +2,10 @@
 import math
 from types import SimpleNamespace
 
+import pytest
 import torch
 
-from undo_lib.objectives import cross_entropy, forward_kl
+from undo_lib.objectives import cross_entropy, forward_kl, grad_diff, make_objective, max_ent, rmu
 
 
 def _batch(B=3, T=7, V=11, pad_from=(7, 4, 5)):
@@ -58,3 +59,90 @@ def test_forward_kl_is_computed_in_fp32_from_bf16_logits():
     batch = {"input_ids": ids, "attention_mask": mask, "teacher_logits": teacher.bfloat16()}
     got = forward_kl(SimpleNamespace(logits=student.bfloat16()), batch)
     assert got.dtype == torch.float32
+
+
+def _brute_nll(logits, ids, b, t):
+    p = torch.softmax(logits[b, t].double(), -1)
+    return -math.log(p[ids[b, t + 1]].item())
+
+
+def _pairs(mask, rows):
+    """(b, t) positions counted for next-token losses on the given rows."""
+    return [(b, t) for b in rows for t in range(mask.shape[1] - 1) if mask[b, t] and mask[b, t + 1]]
+
+
+FORGET = torch.tensor([True, False, True])
+
+
+def test_grad_diff_matches_brute_force():
+    ids, mask, logits, _ = _batch()
+    batch = {"input_ids": ids, "attention_mask": mask, "forget": FORGET}
+    forget, retain = _pairs(mask, [0, 2]), _pairs(mask, [1])
+    want = (-sum(_brute_nll(logits, ids, b, t) for b, t in forget) / len(forget)
+            + 15 * sum(_brute_nll(logits, ids, b, t) for b, t in retain) / len(retain))
+    got = grad_diff(SimpleNamespace(logits=logits), batch, alpha=15.0)
+    assert abs(got.item() - want) < 1e-4
+
+
+def test_max_ent_matches_brute_force_kl_from_uniform():
+    ids, mask, logits, _ = _batch()
+    batch = {"input_ids": ids, "attention_mask": mask, "forget": FORGET}
+    V = logits.shape[-1]
+    forget, retain = _pairs(mask, [0, 2]), _pairs(mask, [1])
+    kl = 0.0
+    for b, t in forget:
+        p = torch.softmax(logits[b, t].double(), -1)
+        kl += sum((1 / V) * math.log((1 / V) / p[v].item()) for v in range(V))
+    want = kl / len(forget) + sum(_brute_nll(logits, ids, b, t) for b, t in retain) / len(retain)
+    got = max_ent(SimpleNamespace(logits=logits), batch)
+    assert abs(got.item() - want) < 1e-4
+    # a uniform prediction on the forget rows leaves only the retain term
+    flat = logits.clone()
+    flat[FORGET] = 0.0
+    only_retain = max_ent(SimpleNamespace(logits=flat), batch)
+    assert abs(only_retain.item() - sum(_brute_nll(flat, ids, b, t) for b, t in retain) / len(retain)) < 1e-4
+
+
+def test_rmu_matches_brute_force_on_a_tiny_model(tiny_model):
+    """h_l = outputs.hidden_states[l + 1] is the output of decoder layer l (checked with a forward hook)."""
+    g = torch.Generator().manual_seed(3)
+    ids = torch.randint(0, 40, (3, 6), generator=g)
+    mask = torch.ones_like(ids)
+    mask[1, 4:] = 0
+    seen = {}
+    hook = tiny_model.model.layers[0].register_forward_hook(lambda m, i, o: seen.update(h=o[0] if isinstance(o, tuple) else o))
+    outputs = tiny_model(input_ids=ids, attention_mask=mask, output_hidden_states=True)
+    hook.remove()
+    assert torch.allclose(outputs.hidden_states[1], seen["h"])
+    h = seen["h"].double()
+    frozen = h + 0.1 * torch.randn(h.shape, generator=g, dtype=torch.double)
+    u = torch.rand(h.shape[-1], generator=g, dtype=torch.double)
+    u = u / u.norm()
+    forget = torch.tensor([True, True, False])
+    mis, n_mis, pre, n_pre = 0.0, 0, 0.0, 0
+    for b in range(3):
+        for t in range(6):
+            if not mask[b, t]:
+                continue
+            if forget[b]:
+                mis += ((h[b, t] - 6.5 * u) ** 2).mean().item(); n_mis += 1
+            else:
+                pre += ((h[b, t] - frozen[b, t]) ** 2).mean().item(); n_pre += 1
+    batch = {"input_ids": ids, "attention_mask": mask, "forget": forget, "teacher_hidden": frozen.float()}
+    got = rmu(outputs, batch, layer=0, direction=u.float(), coeff=6.5, alpha=200.0)
+    assert abs(got.item() - (mis / n_mis + 200 * pre / n_pre)) < 1e-3 * got.item()
+    off = rmu(outputs, batch, layer=0, direction=u.float(), coeff=6.5, alpha=200.0, retain=False)
+    assert abs(off.item() - mis / n_mis) < 1e-4 * off.item()
+
+
+def test_make_objective_binds_parameters_and_says_what_it_needs():
+    kl = make_objective("forward_kl")
+    assert kl.teacher == "logits" and kl.hidden_layer is None
+    r = make_objective("rmu", layer=1, coeff=6.0, alpha=200.0, seed=0, hidden_size=8)
+    assert r.teacher == "hidden" and r.hidden_layer == 1
+    assert abs(r.params["direction"].norm().item() - 1) < 1e-6
+    assert torch.equal(r.params["direction"], make_objective("rmu", layer=1, coeff=6.0, alpha=200.0, seed=0,
+                                                             hidden_size=8).params["direction"])
+    assert make_objective("rmu", layer=1, coeff=6, alpha=1, seed=0, hidden_size=8, retain=False).teacher is None
+    with pytest.raises(ValueError, match="unknown objective"):
+        make_objective("gradient_ascent")

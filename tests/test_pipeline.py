@@ -86,3 +86,29 @@ def test_claim_c1_and_the_claims_table(tmp_path):
     table = claims.table(tmp_path, "C1", "smoke")
     assert table[["setting", "holds", "detail"]].values.tolist() == [["arithmetic", False, "rerun"],
                                                                       ["language", True, "x"]]
+
+
+@pytest.mark.parametrize("method", ["grad_diff", "max_ent", "rmu"])
+def test_unlearning_moves_forget_more_than_retain(tmp_path, method):
+    """At smoke, one constant-rate run per method: the forget loss of the (language) reference rises more than the
+    retain loss; RMU changes only the MLP down-projections of its layers."""
+    import torch
+    exp = Experiment("smoke", "language", 0, store_root=tmp_path)
+    ref = exp.pretrain("reference")
+    lr = 3e-2 if method == "rmu" else 3e-3  # RMU moves one tiny projection
+    run = exp.unlearn(method, lr)
+    assert run.config["init"] == ref.key and run.config["train"]["schedule"] == "constant"
+    m = run.metrics.pivot_table(index="step", columns="metric", values="value")
+    first, last = m.iloc[0], m.iloc[-1]
+    forget_rise, retain_rise = last["forget"] - first["forget"], max(last["retain"] - first["retain"], 0)
+    assert forget_rise > 0.02 and forget_rise > 3 * retain_rise, m
+    before, after = ref.model().state_dict(), run.model().state_dict()
+    changed = {n for n in before if not torch.equal(before[n], after[n])}
+    if method == "rmu":
+        assert changed == set(run.config["trainable"]) == {"model.layers.0.mlp.down_proj.weight"}
+        assert run.config["teacher"] == ref.key
+    else:
+        assert len(changed) > 10 and run.config["teacher"] is None
+    assert exp.unlearn(method, lr).key == run.key
+    with pytest.raises(ValueError, match="unlearning method"):
+        exp.unlearn("gradient_ascent", 1e-3)

@@ -1,9 +1,16 @@
 """Training objectives: pure functions of (model outputs, batch) -> scalar loss.
 
-Shapes: B rows, T positions, V vocabulary. `outputs.logits` is [B, T, V]; `batch["input_ids"]` and
+Shapes: B rows, T positions, V vocabulary, D hidden size. `outputs.logits` is [B, T, V]; `batch["input_ids"]` and
 `batch["attention_mask"]` are [B, T]. Position t predicts token t + 1, so T - 1 positions carry a loss; a position
 counts when both it and its target are real tokens (attention_mask 1). Losses are means over counted positions.
+
+Unlearning batches hold forget rows and retain rows together, told apart by `batch["forget"]` [B] bool; an
+unlearning objective is one forward pass over both. `Objective` binds a function to its hyperparameters and says
+what the training loop must supply: the frozen teacher's logits or hidden states, and the model's hidden states.
 """
+import math
+from dataclasses import dataclass, field
+
 import torch
 import torch.nn.functional as F
 
@@ -14,13 +21,61 @@ def _target_mask(batch) -> torch.Tensor:
     return (mask[:, :-1] * mask[:, 1:]).float()
 
 
-def cross_entropy(outputs, batch) -> torch.Tensor:
-    """Next-token cross-entropy (nats per token), padding masked."""
+def _masked_mean(per_position, mask) -> torch.Tensor:
+    return (per_position * mask).sum() / mask.sum().clamp_min(1)
+
+
+def _rows(batch, forget: bool) -> torch.Tensor:
+    """[B, 1] float: 1 on the forget rows (forget=True) or on the retain rows (forget=False)."""
+    rows = batch["forget"] if forget else ~batch["forget"]
+    return rows.float()[:, None]
+
+
+def _token_nll(outputs, batch) -> torch.Tensor:
+    """[B, T-1] next-token negative log-likelihood in fp32."""
     logits = outputs.logits[:, :-1].float()
     targets = batch["input_ids"][:, 1:]
-    per_token = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), reduction="none")
-    mask = _target_mask(batch).reshape(-1)
-    return (per_token * mask).sum() / mask.sum().clamp_min(1)
+    return F.cross_entropy(logits.transpose(1, 2), targets, reduction="none")
+
+
+def cross_entropy(outputs, batch) -> torch.Tensor:
+    """Next-token cross-entropy (nats per token), padding masked."""
+    return _masked_mean(_token_nll(outputs, batch), _target_mask(batch))
+
+
+def grad_diff(outputs, batch, alpha: float = 1.0) -> torch.Tensor:
+    """GradDiff (Section 4): -CE(forget rows) + alpha * CE(retain rows), each a mean over its own tokens."""
+    nll, mask = _token_nll(outputs, batch), _target_mask(batch)
+    return -_masked_mean(nll, mask * _rows(batch, True)) + alpha * _masked_mean(nll, mask * _rows(batch, False))
+
+
+def max_ent(outputs, batch, alpha: float = 1.0) -> torch.Tensor:
+    """MaxEnt (Section 4): KL(Uniform || p_theta) on forget tokens + alpha * CE(retain rows).
+
+    KL(U || p) = sum_v (1/V) (log(1/V) - log p(v)) = -log V - mean_v log p(v), computed without a uniform tensor."""
+    logp = F.log_softmax(outputs.logits[:, :-1].float(), dim=-1)
+    uniform_kl = -math.log(logp.shape[-1]) - logp.mean(-1)  # [B, T-1]
+    mask = _target_mask(batch)
+    return (_masked_mean(uniform_kl, mask * _rows(batch, True))
+            + alpha * _masked_mean(_token_nll(outputs, batch), mask * _rows(batch, False)))
+
+
+def rmu(outputs, batch, layer: int, direction: torch.Tensor, coeff: float, alpha: float, retain: bool = True):
+    """RMU (Section 4): MSE(h_l(forget), coeff * u) + alpha * MSE(h_l(retain), h_l^frozen(retain)).
+
+    Layer indexing: `layer` counts decoder layers from 0, and h_l is the *output* of decoder layer `layer`, i.e.
+    `outputs.hidden_states[layer + 1]` [B, T, D] (entry 0 of Hugging Face's hidden_states is the embedding output).
+    `batch["teacher_hidden"]` [B, T, D] is the same state of the frozen model before unlearning. `direction` [D] is
+    a fixed random unit vector u. MSE is the mean over real positions and the D coordinates. retain=False drops the
+    retain term (the authors' language/arithmetic runs)."""
+    h = outputs.hidden_states[layer + 1].float()
+    mask = batch["attention_mask"].float()[..., None]  # [B, T, 1]
+    target = coeff * direction.to(h)
+    misdirect = _masked_mean(((h - target) ** 2).mean(-1, keepdim=True), mask * _rows(batch, True)[..., None])
+    if not retain:
+        return misdirect
+    preserve = ((h - batch["teacher_hidden"].float()) ** 2).mean(-1, keepdim=True)
+    return misdirect + alpha * _masked_mean(preserve, mask * _rows(batch, False)[..., None])
 
 
 def forward_kl(outputs, batch) -> torch.Tensor:
@@ -33,9 +88,44 @@ def forward_kl(outputs, batch) -> torch.Tensor:
     student = F.log_softmax(outputs.logits.float(), dim=-1)
     teacher = F.log_softmax(batch["teacher_logits"].float(), dim=-1)
     per_position = (teacher.exp() * (teacher - student)).sum(-1)  # [B, T]
-    mask = batch["attention_mask"].float()
-    return (per_position * mask).sum() / mask.sum().clamp_min(1)
+    return _masked_mean(per_position, batch["attention_mask"].float())
 
 
-OBJECTIVES = {"cross_entropy": cross_entropy, "forward_kl": forward_kl}
-NEEDS_TEACHER = {"forward_kl"}
+@dataclass(frozen=True)
+class Objective:
+    """A loss function bound to its hyperparameters, and what the training loop must feed it.
+
+    teacher: None, "logits" (batch["teacher_logits"]) or "hidden" (batch["teacher_hidden"], the frozen model's
+    `hidden_layer` state); hidden_layer: the model is run with output_hidden_states when not None."""
+    name: str
+    params: dict = field(default_factory=dict)
+    teacher: str | None = None
+    hidden_layer: int | None = None
+
+    def __call__(self, outputs, batch) -> torch.Tensor:
+        return LOSSES[self.name](outputs, batch, **self.params)
+
+    @property
+    def __name__(self):
+        return self.name
+
+
+LOSSES = {"cross_entropy": cross_entropy, "forward_kl": forward_kl, "grad_diff": grad_diff, "max_ent": max_ent,
+          "rmu": rmu}
+UNLEARNING = ("grad_diff", "max_ent", "rmu")
+
+
+def make_objective(name: str, **params) -> Objective:
+    """The Objective `name` with its hyperparameters; RMU's direction is drawn here from params["seed"]."""
+    if name not in LOSSES:
+        raise ValueError(f"unknown objective {name!r}; choose from {sorted(LOSSES)}")
+    if name == "forward_kl":
+        return Objective(name, params, teacher="logits")
+    if name == "rmu":
+        params = dict(params)
+        gen = torch.Generator().manual_seed(int(params.pop("seed")))
+        u = torch.rand(int(params.pop("hidden_size")), generator=gen)  # as the RMU authors: uniform, then normalized
+        params["direction"] = u / u.norm()
+        return Objective(name, params, teacher="hidden" if params.get("retain", True) else None,
+                         hidden_layer=params["layer"])
+    return Objective(name, params)

@@ -1,4 +1,4 @@
-"""Cached stages the notebooks call: pretrain, distill, relearn.
+"""Cached stages the notebooks call: pretrain, distill, unlearn, relearn.
 
 An `Experiment` is one (scale, setting, seed). Each stage is described by a plain config (what to train from what,
 on which mixture, with which objective and hyperparameters); the config's hash names its artifact in the store, so
@@ -22,8 +22,8 @@ from .data.mixture import Mixture, documents_stream, problems_stream, stable_see
 from .data.tokenizer import embedded_tokenizer, hub_tokenizer
 from .evaluate import Evaluator, answer_batch
 from .models import MODEL_PRESETS, build_model
-from .objectives import NEEDS_TEACHER, OBJECTIVES
-from .scales import preset
+from .objectives import UNLEARNING, make_objective
+from .scales import UNLEARN_PARAMS, preset, rmu_layers
 from .store import Artifact, Store
 from .train import TrainCfg, train
 
@@ -35,13 +35,16 @@ def mixtures(setting: str, english_share: float = 0.75) -> dict:
 
     Arithmetic: the reference sees all operations and English (1:3 in the paper, english_share 0.75); the oracle
     sees the same share of add/sub with the mul/div share replaced by English (1:7 in the paper); the attack sees
-    mul/div and English at the reference's ratio. Language: English + Korean 1:1, English only, Korean only."""
+    mul/div and English at the reference's ratio. Language: English + Korean 1:1, English only, Korean only.
+    Unlearning (Table 5) draws forget rows (listed first) and retain rows 1:1: Korean/English, mul-div/add-sub."""
     if setting == "language":
-        return {"reference": [("english", 1), ("korean", 1)], "oracle": [("english", 1)], "attack": [("korean", 1)]}
+        return {"reference": [("english", 1), ("korean", 1)], "oracle": [("english", 1)], "attack": [("korean", 1)],
+                "unlearn": [("korean", 1), ("english", 1)]}
     arith = 1 - english_share
     return {"reference": [("all_ops", arith), ("english", english_share)],
             "oracle": [("add_sub", arith / 2), ("english", english_share + arith / 2)],
-            "attack": [("mul_div", arith), ("english", english_share)]}
+            "attack": [("mul_div", arith), ("english", english_share)],
+            "unlearn": [("mul_div", 1), ("add_sub", 1)]}
 
 
 def default_store(scale: str) -> Path:
@@ -134,12 +137,42 @@ class Experiment:
         return self.run_stage(self._stage("pretrain", "cross_entropy", which, self.preset.pretrain, "random",
                                           tag=f"pretrain-{which}"))
 
-    def distill(self, teacher: Artifact, init="random") -> Artifact:
-        """Forward-KL distillation of `teacher` on the pretraining mix into `init` (an Artifact) or a fresh model.
+    def distill(self, teacher: Artifact, init="random", cfg: TrainCfg | None = None) -> Artifact:
+        """Forward-KL distillation of `teacher` on the pretraining mix into `init` (an Artifact) or a fresh model,
+        with the preset's oracle-matching settings unless `cfg` is given.
 
         A fresh student gets its own seed, derived from the teacher's key: never the teacher's initial weights."""
-        return self.run_stage(self._stage("distill", "forward_kl", "reference", self.preset.distill, init,
+        return self.run_stage(self._stage("distill", "forward_kl", "reference", cfg or self.preset.distill, init,
                                           teacher=teacher, tag=f"student-of-{teacher.key}"))
+
+    def unlearn_and_distill(self, teacher: Artifact) -> Artifact:
+        """Unlearn-and-Distill (Section 4): the unlearned `teacher` distilled into a fresh random init (Table 6)."""
+        return self.distill(teacher, "random", self.preset.unlearn_distill or self.preset.distill)
+
+    def unlearn(self, method: str, lr: float, model: Artifact | None = None) -> Artifact:
+        """Unlearn `model` (default: the reference) with GradDiff, MaxEnt or RMU at a constant learning rate `lr`.
+
+        Hyperparameters from Table 5 (scales.UNLEARN_PARAMS); RMU trains only the MLP down-projections of its
+        layers and keeps its retain term on (the authors switched it off for these settings)."""
+        if method not in UNLEARNING:
+            raise ValueError(f"unlearning method must be one of {UNLEARNING}, got {method!r}")
+        model = model or self.pretrain("reference")
+        params, trainable, teacher = dict(UNLEARN_PARAMS[self.setting][method]), None, None
+        if method == "rmu":
+            cfg_model = MODEL_PRESETS[self.preset.model]
+            first, end = rmu_layers(cfg_model.num_hidden_layers)
+            params.update(layer=end, retain=True, hidden_size=cfg_model.hidden_size,
+                          seed=stable_seed("rmu-direction", self.seed) % 2**31)
+            trainable = [f"model.layers.{i}.mlp.down_proj.weight" for i in range(first, end + 1)]
+            teacher = model
+        config = self._stage("unlearn", method, "unlearn", self.preset.unlearn[method].train_cfg(lr), model,
+                             teacher=teacher)
+        config.update(objective_params=params, trainable=trainable)
+        return self.run_stage(config)
+
+    def unlearn_sweep(self, method: str) -> dict:
+        """{lr: Artifact} over the method's learning-rate sweep (Appendix B.1)."""
+        return {lr: self.unlearn(method, lr) for lr in self.preset.unlearn[method].lrs}
 
     def run_stage(self, config: dict) -> Artifact:
         """Train the stage `config` describes, or return it from the store."""
@@ -153,13 +186,24 @@ class Experiment:
         model = (self.store.by_key(init).model() if isinstance(init, str) else
                  build_model(MODEL_PRESETS[self.preset.model], len(self.tokenizer), init["random"], self.tokenizer))
         teacher = self.store.by_key(config["teacher"]).model() if config["teacher"] else None
-        if (config["objective"] in NEEDS_TEACHER) != (teacher is not None):
+        objective = make_objective(config["objective"], **config.get("objective_params", {}))
+        if (objective.teacher is not None) != (teacher is not None):
             raise ValueError(f"objective {config['objective']!r} and teacher {config['teacher']!r} do not fit")
+        if config.get("trainable"):
+            model.requires_grad_(False)
+            for name in config["trainable"]:
+                model.get_parameter(name).requires_grad_(True)
         cfg, mixture = TrainCfg(**config["train"]), self.mixture(config["mixture_name"])
         from accelerate import Accelerator
         acc = Accelerator()
         data_seed = stable_seed(config["kind"], self.seed)
-        metrics = train(model, OBJECTIVES[config["objective"]], lambda s: mixture.batch(s, cfg.rows_per_step, data_seed),
+
+        def batches(step):
+            batch = mixture.batch(step, cfg.rows_per_step, data_seed)
+            if objective.name in UNLEARNING:
+                batch["forget"] = batch["source"] == 0  # unlearning mixtures list the forget stream first
+            return batch
+        metrics = train(model, objective, batches,
                         cfg, teacher=teacher, evaluate=self.evaluator, checkpoint=path / "checkpoint.pt",
                         desc=f"{config['kind']} {self._describe(config)} ({self.setting})", accelerator=acc)
         if acc.is_main_process:
@@ -171,6 +215,8 @@ class Experiment:
     def _describe(config: dict) -> str:
         if config["kind"] == "pretrain":
             return config["mixture_name"]
+        if config["kind"] == "unlearn":
+            return f"{config['objective']} lr={config['train']['lr']:g}"
         return "into a random init" if isinstance(config["init"], dict) else f"into {config['init'][:8]}"
 
     def _launch(self, config: dict) -> Artifact:

@@ -12,6 +12,54 @@ from .train import TrainCfg
 SCALES = ("smoke", "cpu", "gpu", "paper")
 SETTINGS = ("arithmetic", "language")
 PAPER_RELEARN_LRS = (1e-3, 7e-4, 4e-4, 1e-4, 7e-5, 5e-5, 1e-5, 7e-6, 4e-6, 1e-6)  # Table 4
+PAPER_LANG_LRS = (1e-5, 2e-5, 3e-5, 4e-5, 5e-5, 6e-5, 7e-5, 8e-5)  # Appendix B.1, all three methods
+CPU_LRS = (1e-5, 3e-5, 1e-4, 2e-4, 4e-4, 7e-4, 1e-3, 2e-3)  # eight rates per method, placed for the small model
+
+
+@dataclass(frozen=True)
+class UnlearnCfg:
+    """One unlearning method's runs (Table 5): a constant learning rate, swept over `lrs` (Appendix B.1)."""
+    steps: int
+    batch_size: int      # rows per step, half forget and half retain (the paper's batch of 4 is 4 + 4 here)
+    lrs: tuple
+    eval_every: int = 5
+
+    def __post_init__(self):
+        if self.steps < 1 or self.batch_size < 2 or self.batch_size % 2 or self.eval_every < 1:
+            raise ValueError(f"UnlearnCfg needs steps, eval_every >= 1 and an even batch_size >= 2, got {self}")
+        if not self.lrs or any(not lr > 0 for lr in self.lrs):
+            raise ValueError(f"UnlearnCfg.lrs must be positive learning rates, got {self.lrs!r}")
+
+    def train_cfg(self, lr: float) -> TrainCfg:
+        return TrainCfg(steps=self.steps, batch_size=self.batch_size, lr=lr, min_lr=lr, warmup=0, schedule="constant",
+                        eval_every=self.eval_every, checkpoint_every=max(self.steps // 2, 1))
+
+
+# Method hyperparameters per setting (Table 5, Appendix D): GradDiff/MaxEnt retain weight, RMU steering
+# coefficient c and retain weight. RMU's layers are chosen per model depth by `rmu_layers`.
+UNLEARN_PARAMS = {
+    "language": {"grad_diff": {"alpha": 1.0}, "max_ent": {"alpha": 1.0}, "rmu": {"coeff": 6.5, "alpha": 1200.0}},
+    "arithmetic": {"grad_diff": {"alpha": 15.0}, "max_ent": {"alpha": 1.0}, "rmu": {"coeff": 6.0, "alpha": 200.0}},
+}
+
+
+def rmu_layers(num_layers: int) -> tuple[int, int]:
+    """(first, end) decoder layers of RMU, 0-based: the paper's 5-11 of 14, in the same proportion of depth.
+
+    The end layer (whose output is steered) stays below the last layer, so its output is a residual-stream state
+    rather than the final-normed one; RMU trains the MLP down-projections of layers first..end."""
+    end = max(0, min(num_layers - 2, (11 * num_layers) // 14))
+    return min(end, (5 * num_layers) // 14), end
+
+
+def _sweep(*lrs):
+    return tuple(float(x) for x in lrs)
+
+
+def _unlearn(steps, batch_size, grad_diff, max_ent, rmu, rmu_steps=None, eval_every=5):
+    return {"grad_diff": UnlearnCfg(steps, batch_size, _sweep(*grad_diff), eval_every),
+            "max_ent": UnlearnCfg(steps, batch_size, _sweep(*max_ent), eval_every),
+            "rmu": UnlearnCfg(rmu_steps or steps, batch_size, _sweep(*rmu), eval_every)}
 
 
 @dataclass(frozen=True)
@@ -30,6 +78,8 @@ class Preset:
     english_share: float = 0.75       # arithmetic: share of English rows in the reference's mix (paper: 1:3)
     hub_docs: int = 0          # documents streamed per language at scale paper
     num_processes: int = 1     # >1: stages run under `accelerate launch`
+    unlearn: dict | None = None            # method -> UnlearnCfg (Table 5, Appendix B.1)
+    unlearn_distill: TrainCfg | None = None  # Unlearn-and-Distill (Table 6); None: the `distill` settings
 
     def describe(self) -> dict:
         return asdict(self)
@@ -49,40 +99,51 @@ PRESETS = {
         TrainCfg(steps=30, batch_size=16, lr=3e-3, min_lr=3e-4, warmup=5, eval_every=15, checkpoint_every=10),
         TrainCfg(steps=20, batch_size=16, lr=3e-3, min_lr=3e-4, warmup=5, eval_every=10, checkpoint_every=10),
         AttackCfg(steps=10, lrs=(1e-3, 1e-4), batch_size=8, eval_every=5), n_eval=64, n_train_problems=2000,
-        word_problem_frac=0.1, english_share=0.5),
+        word_problem_frac=0.1, english_share=0.5,
+        unlearn=_unlearn(4, 8, (1e-3, 1e-4), (1e-3, 1e-4), (1e-3, 1e-4), eval_every=2)),
     ("smoke", "language"): _lang(
         "smoke", "tiny", 64,
         TrainCfg(steps=30, batch_size=8, lr=3e-3, min_lr=3e-4, warmup=5, eval_every=15, checkpoint_every=10),
         TrainCfg(steps=20, batch_size=8, lr=3e-3, min_lr=3e-4, warmup=5, eval_every=10, checkpoint_every=10),
-        AttackCfg(steps=10, lrs=(1e-3, 1e-4), batch_size=4, eval_every=5), n_eval=2048),
+        AttackCfg(steps=10, lrs=(1e-3, 1e-4), batch_size=4, eval_every=5), n_eval=2048,
+        unlearn=_unlearn(4, 4, (1e-3, 1e-4), (1e-3, 1e-4), (1e-3, 1e-4), eval_every=2)),
     ("cpu", "arithmetic"): _arith(  # one problem per row, rows aligned to problem starts
         "cpu", "small", 16,
         TrainCfg(steps=800, batch_size=128, lr=1e-3, min_lr=1e-4, warmup=50, eval_every=100),
         TrainCfg(steps=300, batch_size=128, lr=1e-3, min_lr=1e-4, warmup=50, eval_every=50),
         AttackCfg(steps=100, lrs=(3e-3, 1e-3, 3e-4), batch_size=64, eval_every=10), n_eval=512,
-        word_problem_frac=0.0, english_share=0.25),
+        word_problem_frac=0.0, english_share=0.25,
+        unlearn=_unlearn(30, 64, CPU_LRS, CPU_LRS, CPU_LRS)),
     ("cpu", "language"): _lang(
         "cpu", "small", 128,
         TrainCfg(steps=500, batch_size=16, lr=3e-3, min_lr=3e-4, warmup=50, eval_every=50, weight_decay=0.1),
         TrainCfg(steps=250, batch_size=16, lr=3e-3, min_lr=3e-4, warmup=50, eval_every=50, weight_decay=0.1),
-        AttackCfg(steps=40, lrs=(3e-3, 1e-3, 3e-4), batch_size=8, eval_every=5), n_eval=8192),
+        AttackCfg(steps=40, lrs=(3e-3, 1e-3, 3e-4), batch_size=8, eval_every=5), n_eval=8192,
+        unlearn=_unlearn(30, 16, CPU_LRS, CPU_LRS, CPU_LRS)),
     ("gpu", "arithmetic"): _arith(
         "gpu", "medium", 128,
         TrainCfg(steps=3000, batch_size=128, lr=1e-3, min_lr=1e-4, warmup=100, eval_every=100),
         TrainCfg(steps=2000, batch_size=128, lr=1e-3, min_lr=1e-4, warmup=100, eval_every=100),
         AttackCfg(steps=500, lrs=(3e-3, 1e-3, 4e-4, 1e-4, 3e-5), batch_size=32, eval_every=10),
-        n_eval=2000, n_train_problems=500_000),
+        n_eval=2000, n_train_problems=500_000,
+        unlearn=_unlearn(50, 64, CPU_LRS, CPU_LRS, CPU_LRS, rmu_steps=200, eval_every=5)),
     ("gpu", "language"): _lang(
         "gpu", "medium", 256,
         TrainCfg(steps=3000, batch_size=64, lr=1e-3, min_lr=1e-4, warmup=100, eval_every=100, weight_decay=0.1),
         TrainCfg(steps=2000, batch_size=64, lr=1e-3, min_lr=1e-4, warmup=100, eval_every=100, weight_decay=0.1),
-        AttackCfg(steps=300, lrs=(3e-3, 1e-3, 4e-4, 1e-4, 3e-5), batch_size=8, eval_every=5), n_eval=32768),
+        AttackCfg(steps=300, lrs=(3e-3, 1e-3, 4e-4, 1e-4, 3e-5), batch_size=8, eval_every=5), n_eval=32768,
+        unlearn=_unlearn(50, 16, CPU_LRS, CPU_LRS, CPU_LRS, rmu_steps=200, eval_every=5)),
     ("paper", "arithmetic"): _arith(  # Tables 2-4, Gemma-2-0.3B
         "paper", "gemma-2-0.3b", 256,
         TrainCfg(steps=1000, batch_size=15, grad_accum=24, lr=4e-4, min_lr=4e-4, warmup=50, eval_every=50),
         TrainCfg(steps=1000, batch_size=15, grad_accum=24, lr=7e-4, min_lr=7e-5, warmup=50, eval_every=50),
         AttackCfg(steps=500, lrs=PAPER_RELEARN_LRS, batch_size=15, eval_every=5),
-        n_eval=5000, data="hub", n_train_problems=1_000_000, word_problem_frac=0.5, hub_docs=1_000_000, num_processes=8),
+        n_eval=5000, data="hub", n_train_problems=1_000_000, word_problem_frac=0.5, hub_docs=1_000_000, num_processes=8,
+        unlearn=_unlearn(10, 80, (6e-6, 7e-6, 8e-6, 9e-6, 1e-5, 2e-5, 3e-5, 4e-5),
+                         (6e-5, 7e-5, 8e-5, 9e-5, 1e-4, 2e-4, 3e-4, 4e-4),
+                         (6e-6, 7e-6, 8e-6, 9e-6, 1e-5, 2e-5, 3e-5, 4e-5), rmu_steps=500, eval_every=1),
+        unlearn_distill=TrainCfg(steps=1000, batch_size=15, grad_accum=24, lr=7e-4, min_lr=7e-5, warmup=50,
+                                 eval_every=50)),
     ("paper", "language"): _lang(  # Tables 2-4, Gemma-2-0.1B; 2B tokens / (5 x 80 x 2048) = 2441 steps
         "paper", "gemma-2-0.1b", 2048,
         TrainCfg(steps=2441, batch_size=5, grad_accum=80, lr=4e-4, min_lr=4e-5, warmup=50, weight_decay=0.1,
@@ -90,7 +151,10 @@ PRESETS = {
         TrainCfg(steps=1526, batch_size=4, grad_accum=160, lr=4e-4, min_lr=4e-5, warmup=50, weight_decay=0.1,
                  eval_every=100),
         AttackCfg(steps=500, lrs=PAPER_RELEARN_LRS, batch_size=8, eval_every=5),
-        n_eval=500_000, data="hub", hub_docs=2_000_000, num_processes=8),
+        n_eval=500_000, data="hub", hub_docs=2_000_000, num_processes=8,
+        unlearn=_unlearn(100, 8, PAPER_LANG_LRS, PAPER_LANG_LRS, PAPER_LANG_LRS, rmu_steps=500, eval_every=10),
+        unlearn_distill=TrainCfg(steps=2441, batch_size=4, grad_accum=60, lr=9e-4, min_lr=7e-4, warmup=50,
+                                 weight_decay=0.1, eval_every=100)),
 }
 
 

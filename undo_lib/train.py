@@ -68,7 +68,10 @@ def train(model, objective, batches, cfg: TrainCfg, *, teacher=None, evaluate=No
     """Train `model` in place and return its tidy metrics (step, metric, value).
 
     batches: step -> {"input_ids", "attention_mask"} with cfg.rows_per_step rows (a pure function of step).
-    objective: (outputs, batch) -> scalar loss; if `teacher` is given, batch["teacher_logits"] holds its logits.
+    objective: (outputs, batch) -> loss, e.g. an objectives.Objective. With a frozen `teacher`, batch["teacher_logits"]
+        holds its logits, or batch["teacher_hidden"] its hidden state when objective.teacher == "hidden"; the model
+        runs with output_hidden_states when objective.hidden_layer is set.
+    Only parameters with requires_grad are trained (RMU trains a few MLP projections).
     evaluate: model -> {metric: value}, called at step 0, every cfg.eval_every steps and at the end.
     checkpoint: a file path; saved every cfg.checkpoint_every steps and resumed from when it exists.
     """
@@ -76,11 +79,17 @@ def train(model, objective, batches, cfg: TrainCfg, *, teacher=None, evaluate=No
     world, rank = acc.num_processes, acc.process_index
     if cfg.batch_size % world:
         raise ValueError(f"TrainCfg.batch_size={cfg.batch_size} must be divisible by the {world} processes")
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=cfg.lr, weight_decay=cfg.weight_decay)
     scheduler = make_scheduler(optimizer, cfg)  # stepped once per optimizer step, whatever the process count
     model, optimizer = acc.prepare(model, optimizer)
+    layer = getattr(objective, "hidden_layer", None)
+    wants = getattr(objective, "teacher", None) or "logits"
     if teacher is not None:
         teacher = teacher.to(acc.device).eval().requires_grad_(False)
+
+    def forward(net, mb):
+        return net(input_ids=mb["input_ids"], attention_mask=mb["attention_mask"], output_hidden_states=layer is not None)
 
     rows, start = [], 0
     checkpoint = Path(checkpoint) if checkpoint else None
@@ -112,8 +121,12 @@ def train(model, objective, batches, cfg: TrainCfg, *, teacher=None, evaluate=No
             mb = {k: v[lo: lo + cfg.batch_size // world].to(acc.device) for k, v in batch.items()}
             if teacher is not None:
                 with torch.no_grad():
-                    mb["teacher_logits"] = teacher(input_ids=mb["input_ids"], attention_mask=mb["attention_mask"]).logits
-            outputs = model(input_ids=mb["input_ids"], attention_mask=mb["attention_mask"])
+                    out = forward(teacher, mb)
+                    if wants == "hidden":
+                        mb["teacher_hidden"] = out.hidden_states[layer + 1]
+                    else:
+                        mb["teacher_logits"] = out.logits
+            outputs = forward(model, mb)
             loss = objective(outputs, mb) / cfg.grad_accum
             acc.backward(loss)
             total += loss.detach()
@@ -121,7 +134,7 @@ def train(model, objective, batches, cfg: TrainCfg, *, teacher=None, evaluate=No
         if not math.isfinite(total):
             raise FloatingPointError(f"{getattr(objective, '__name__', 'objective')} loss became {total} at step {step} "
                                      f"of {desc!r}; lower the learning rate (lr={cfg.lr})")
-        acc.clip_grad_norm_(model.parameters(), cfg.clip)
+        acc.clip_grad_norm_(trainable, cfg.clip)
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)

@@ -81,7 +81,8 @@ class Mixture:
                 "parts": [(s.name, len(s), float(w)) for s, w in self.parts]}
 
     def batch(self, step: int, rows: int, seed: int) -> dict:
-        """{"input_ids": [rows, seq_len] long, "attention_mask": [rows, seq_len] long} for training step `step`."""
+        """{"input_ids", "attention_mask", "source"} for training step `step`: [rows, seq_len] long twice, and
+        [rows] long, the index in `parts` of the stream each row was cut from."""
         gen = torch.Generator().manual_seed(stable_seed(self.name, seed, step))
         counts = split_rows([w for _, w in self.parts], rows)
         out = []
@@ -91,5 +92,7 @@ class Mixture:
             else:  # rows begin where a document (problem) begins
                 starts = valid[torch.randint(0, len(valid), (count,), generator=gen)]
             out.append(stream.ids[starts[:, None] + torch.arange(self.seq_len)])
-        ids = torch.cat(out)[torch.randperm(rows, generator=gen)]
-        return {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
+        order = torch.randperm(rows, generator=gen)
+        ids = torch.cat(out)[order]
+        source = torch.repeat_interleave(torch.arange(len(counts)), torch.tensor(counts))[order]
+        return {"input_ids": ids, "attention_mask": torch.ones_like(ids), "source": source}
