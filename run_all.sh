@@ -47,6 +47,7 @@ run_notebooks() {
     echo "== $nb (scale $scale) =="
     "$PY" -m papermill "$nb" "build/$scale/$(basename "$nb")" -k python3 --cwd notebooks --log-output -p scale "$scale" "${params[@]}"
   done
+  "$PY" -m undo_lib.claims "$scale"
   echo "== all notebooks at scale $scale in $((SECONDS - start)) s; figures in figures/, results in results/$scale/ =="
 }
 

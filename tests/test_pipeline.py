@@ -88,6 +88,20 @@ def test_claim_c1_and_the_claims_table(tmp_path):
                                                                       ["language", True, "x"]]
 
 
+def test_claim_c2_needs_every_method_and_both_measures():
+    """Accuracy curves rising with slope a per step: U&D must be below Unlearn in auc and at the end, per method."""
+    def curve(method, model, slopes):
+        return [{"method": method, "model": model, "lr": lr, "step": s, "metric": "forget", "value": a * s}
+                for lr, a in zip((1e-3, 1e-4), slopes) for s in range(0, 11, 5)]
+    rows = (curve("grad_diff", "Unlearn", (0.05, 0.01)) + curve("grad_diff", "Unlearn-and-Distill", (0.02, 0.01))
+            + curve("max_ent", "Unlearn", (0.05, 0.01)) + curve("max_ent", "Unlearn-and-Distill", (0.01, 0.04)))
+    holds, detail = claims.distillation_robustifies(pd.DataFrame(rows), higher_is_better=True)
+    assert holds and "GradDiff yes: U&D 0.100 (0.200) vs Unlearn 0.250 (0.500)" in detail
+    rows += curve("rmu", "Unlearn", (0.03, 0.0)) + curve("rmu", "Unlearn-and-Distill", (0.04, 0.0))
+    holds, detail = claims.distillation_robustifies(pd.DataFrame(rows), higher_is_better=True)
+    assert not holds and "RMU NO" in detail and "MaxEnt yes" in detail
+
+
 @pytest.mark.parametrize("method", ["grad_diff", "max_ent", "rmu"])
 def test_unlearning_moves_forget_more_than_retain(tmp_path, method):
     """At smoke, one constant-rate run per method: the forget loss of the (language) reference rises more than the
@@ -112,3 +126,14 @@ def test_unlearning_moves_forget_more_than_retain(tmp_path, method):
     assert exp.unlearn(method, lr).key == run.key
     with pytest.raises(ValueError, match="unlearning method"):
         exp.unlearn("gradient_ascent", 1e-3)
+
+
+def test_readme_claims_table_is_regenerated_between_its_markers(tmp_path):
+    claims.record(tmp_path, "C2", "language", "cpu", 1, False, "U&D 3.1 vs Unlearn 3.4")
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{claims.README_START.format(scale='cpu')}\nold table\n{claims.README_END}\nrest\n")
+    assert claims.update_readme(readme, tmp_path, "cpu")
+    text = readme.read_text()
+    assert "old table" not in text and text.startswith("intro\n") and text.endswith("rest\n")
+    assert "| C2 | language | cpu | 1 | **no** | U&D 3.1 vs Unlearn 3.4 |" in text
+    assert not claims.update_readme(readme, tmp_path, "gpu")  # no markers for that scale

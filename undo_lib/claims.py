@@ -15,6 +15,9 @@ CLAIM_COLUMNS = ["claim", "setting", "scale", "seed", "holds", "detail"]
 CLAIMS = {
     "C1": "Oracle matching is not robust: the reference-initialized student relearns the forget capability faster "
           "than both the randomly initialized student and the oracle (Section 3, Fig 2).",
+    "C2": "Distillation robustifies unlearning: for every method (GradDiff, MaxEnt, RMU), Unlearn-and-Distill "
+          "relearns more slowly than Unlearn-only, both at the end of the attack and averaged over it "
+          "(Section 4, Fig 4).",
 }
 
 
@@ -47,6 +50,25 @@ def oracle_matching_not_robust(curves: pd.DataFrame, higher_is_better: bool,
     return bool(holds), detail
 
 
+def distillation_robustifies(curves: pd.DataFrame, higher_is_better: bool, distilled="Unlearn-and-Distill",
+                             unlearned="Unlearn"):
+    """C2: for every method of `curves` (tidy, with a `method` column), the distilled model's worst-case forget
+    curve is worse for the attacker than the unlearned-only model's, both averaged over the attack (auc) and at
+    its last step (final). Holds when every method does."""
+    from .objectives import METHOD_NAMES
+    slower = (lambda a, b: a < b) if higher_is_better else (lambda a, b: a > b)
+    verdicts, parts = [], []
+    for method, g in curves.groupby("method", sort=False):
+        s = relearning_summary(g, higher_is_better)
+        ok = all(slower(s.loc[distilled, k], s.loc[unlearned, k]) for k in ("auc", "final"))
+        verdicts.append(ok)
+        parts.append(f"{METHOD_NAMES.get(method, method)} {'yes' if ok else 'NO'}: U&D {s.loc[distilled, 'auc']:.3f} "
+                     f"({s.loc[distilled, 'final']:.3f}) vs Unlearn {s.loc[unlearned, 'auc']:.3f} "
+                     f"({s.loc[unlearned, 'final']:.3f})")
+    unit = "accuracy" if higher_is_better else "cross-entropy"
+    return all(verdicts), f"worst-case forget {unit} averaged over the attack (at its end): " + "; ".join(parts)
+
+
 def record(results_dir, claim: str, setting: str, scale: str, seed: int, holds: bool, detail: str) -> None:
     """Write one claim row to <results_dir>/claims.csv, replacing the row with the same claim/setting/scale/seed."""
     row = pd.DataFrame([dict(claim=claim, setting=setting, scale=scale, seed=int(seed), holds=bool(holds),
@@ -70,3 +92,27 @@ def markdown(results_dir, scale: str | None = None) -> str:
     lines += [f"| {r.claim} | {r.setting} | {r.scale} | {r.seed} | {'yes' if r.holds else '**no**'} | {r.detail} |"
               for r in t.itertuples()]
     return "\n".join(lines)
+
+
+README_START, README_END = "<!-- claims table: generated from results/{scale}/claims.csv -->", "<!-- end of claims table -->"
+
+
+def update_readme(readme, results_dir, scale: str) -> bool:
+    """Replace the claims table between the README's markers with the one in <results_dir>/claims.csv.
+    Returns whether the README had the markers."""
+    readme = Path(readme)
+    start, text = README_START.format(scale=scale), readme.read_text()
+    if start not in text or README_END not in text:
+        return False
+    head, rest = text.split(start, 1)
+    tail = rest.split(README_END, 1)[1]
+    readme.write_text(f"{head}{start}\n{markdown(results_dir, scale)}\n{README_END}{tail}")
+    return True
+
+
+if __name__ == "__main__":  # python -m undo_lib.claims <scale>: refresh the README's claims table
+    import sys
+    from . import repo_path
+    scale = sys.argv[1] if len(sys.argv) > 1 else "cpu"
+    ok = update_readme(repo_path("README.md"), repo_path("results", scale), scale)
+    print(f"README claims table {'updated' if ok else 'has no markers; left alone'} from results/{scale}/claims.csv")

@@ -113,6 +113,7 @@ class Objective:
 LOSSES = {"cross_entropy": cross_entropy, "forward_kl": forward_kl, "grad_diff": grad_diff, "max_ent": max_ent,
           "rmu": rmu}
 UNLEARNING = ("grad_diff", "max_ent", "rmu")
+METHOD_NAMES = {"grad_diff": "GradDiff", "max_ent": "MaxEnt", "rmu": "RMU"}
 
 
 def make_objective(name: str, **params) -> Objective:

@@ -5,6 +5,7 @@ on which mixture, with which objective and hyperparameters); the config's hash n
 re-running a notebook reuses every finished stage, and a killed stage resumes from its checkpoint. At scales whose
 preset asks for several processes, a stage runs under `accelerate launch -m undo_lib.launch <config.json>`.
 """
+import math
 import os
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from dataclasses import asdict
 from functools import cached_property
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
 
@@ -20,7 +22,7 @@ from .attack import relearn_attack
 from .data import arithmetic, language
 from .data.mixture import Mixture, documents_stream, problems_stream, stable_seed, text_stream
 from .data.tokenizer import embedded_tokenizer, hub_tokenizer
-from .evaluate import Evaluator, answer_batch
+from .evaluate import Evaluator, answer_batch, best_tradeoff, tradeoff_scores
 from .models import MODEL_PRESETS, build_model
 from .objectives import UNLEARNING, make_objective
 from .scales import UNLEARN_PARAMS, preset, rmu_layers
@@ -149,11 +151,11 @@ class Experiment:
         """Unlearn-and-Distill (Section 4): the unlearned `teacher` distilled into a fresh random init (Table 6)."""
         return self.distill(teacher, "random", self.preset.unlearn_distill or self.preset.distill)
 
-    def unlearn(self, method: str, lr: float, model: Artifact | None = None) -> Artifact:
+    def unlearn(self, method: str, lr: float, model: Artifact | None = None, rmu_retain: bool = True) -> Artifact:
         """Unlearn `model` (default: the reference) with GradDiff, MaxEnt or RMU at a constant learning rate `lr`.
 
         Hyperparameters from Table 5 (scales.UNLEARN_PARAMS); RMU trains only the MLP down-projections of its
-        layers and keeps its retain term on (the authors switched it off for these settings)."""
+        layers, with its retain term on unless rmu_retain=False (the authors' setting for these experiments)."""
         if method not in UNLEARNING:
             raise ValueError(f"unlearning method must be one of {UNLEARNING}, got {method!r}")
         model = model or self.pretrain("reference")
@@ -161,18 +163,36 @@ class Experiment:
         if method == "rmu":
             cfg_model = MODEL_PRESETS[self.preset.model]
             first, end = rmu_layers(cfg_model.num_hidden_layers)
-            params.update(layer=end, retain=True, hidden_size=cfg_model.hidden_size,
+            params.update(layer=end, retain=bool(rmu_retain), hidden_size=cfg_model.hidden_size,
                           seed=stable_seed("rmu-direction", self.seed) % 2**31)
             trainable = [f"model.layers.{i}.mlp.down_proj.weight" for i in range(first, end + 1)]
-            teacher = model
+            teacher = model if rmu_retain else None
         config = self._stage("unlearn", method, "unlearn", self.preset.unlearn[method].train_cfg(lr), model,
                              teacher=teacher)
         config.update(objective_params=params, trainable=trainable)
         return self.run_stage(config)
 
-    def unlearn_sweep(self, method: str) -> dict:
-        """{lr: Artifact} over the method's learning-rate sweep (Appendix B.1)."""
-        return {lr: self.unlearn(method, lr) for lr in self.preset.unlearn[method].lrs}
+    def unlearn_sweep(self, method: str, **kw) -> dict:
+        """{lr: Artifact} over the method's learning-rate sweep (Appendix B.1); `kw` as for `unlearn`."""
+        return {lr: self.unlearn(method, lr, **kw) for lr in self.preset.unlearn[method].lrs}
+
+    @property
+    def chance(self) -> float:
+        """The metric of a model that knows nothing: 0 accuracy, or the cross-entropy log V of a uniform guess."""
+        return 0.0 if self.setting == "arithmetic" else math.log(len(self.tokenizer))
+
+    def choose(self, sweep: dict) -> float:
+        """The learning rate of a sweep {lr: Artifact} with the best retain/forget trade-off (evaluate.best_tradeoff)."""
+        return best_tradeoff(sweep_curves(sweep), self.chance)
+
+    def sweep_scores(self, sweeps: dict) -> pd.DataFrame:
+        """For {method: {lr: Artifact}}: each run's initial and final retain/forget, its trade-off score, and
+        whether it is the chosen one."""
+        frames = []
+        for method, sweep in sweeps.items():
+            t = tradeoff_scores(sweep_curves(sweep), self.chance).reset_index()
+            frames.append(t.assign(method=method, chosen=np.isclose(t.lr, self.choose(sweep))))
+        return pd.concat(frames, ignore_index=True).set_index(["method", "lr"])
 
     def run_stage(self, config: dict) -> Artifact:
         """Train the stage `config` describes, or return it from the store."""
@@ -248,6 +268,12 @@ class Experiment:
             frames.append(found.metrics.assign(model=label))
         return pd.concat(frames, ignore_index=True)[["model", "lr", "step", "metric", "value"]]
 
+    def relearn_by_method(self, models: dict, batched: bool | None = None) -> pd.DataFrame:
+        """`relearn` for {method: {label: Artifact}}; tidy (method, model, lr, step, metric, value). A model shared
+        by several methods (the oracle) is attacked once and reused from the store."""
+        return pd.concat([self.relearn(m, batched).assign(method=k) for k, m in models.items()], ignore_index=True)[
+            ["method", "model", "lr", "step", "metric", "value"]]
+
     def attack_passes(self) -> float:
         """How many times the attack passes over its forget training tokens (more than ~1 means it overfits)."""
         cfg, parts = self.preset.attack, self.mixture_parts["attack"]
@@ -262,6 +288,16 @@ def final_metrics(artifacts: dict) -> pd.DataFrame:
         m = artifact.metrics
         rows[label] = m[m.step == m.step.max()].set_index("metric")["value"]
     return pd.DataFrame(rows).T
+
+
+def sweep_curves(sweep: dict) -> pd.DataFrame:
+    """Training metrics of a learning-rate sweep {lr: Artifact}, tidy (lr, step, metric, value), or of several
+    {method: {lr: Artifact}}, tidy (method, lr, step, metric, value)."""
+    if all(isinstance(v, dict) for v in sweep.values()):
+        return pd.concat([sweep_curves(v).assign(method=k) for k, v in sweep.items()], ignore_index=True)[
+            ["method", "lr", "step", "metric", "value"]]
+    return pd.concat([a.metrics.assign(lr=lr) for lr, a in sweep.items()], ignore_index=True)[
+        ["lr", "step", "metric", "value"]]
 
 
 def stage_curves(artifacts: dict) -> pd.DataFrame:

@@ -4,11 +4,16 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import seaborn as sns
 
-from .attack import worst_case
+import numpy as np
+
+from .attack import mean_across_lrs, worst_case
+from .objectives import METHOD_NAMES
 
 FORGET_LABEL = {True: "Forget accuracy (mul/div)", False: "Forget cross-entropy (Korean)"}
+METRIC_LABEL = {True: "Accuracy", False: "Cross-entropy"}
 PALETTE = {"Student (Reference)": "tab:red", "Student (Random)": "tab:blue", "Oracle": "tab:green",
-           "Oracle Teacher": "tab:green"}
+           "Oracle Teacher": "tab:green", "Unlearn": "tab:red", "Unlearn-and-Distill": "tab:blue",
+           "Data Filtering": "tab:green"}
 
 
 def figure_name(name: str, seed: int = 0) -> str:
@@ -25,13 +30,14 @@ def save(fig, figures_dir, name: str) -> list[Path]:
     return paths
 
 
-def relearning_panel(ax, curves, higher_is_better: bool, palette=PALETTE, title=""):
-    """Every learning rate thin, the worst case (best for the attacker) bold, one colour per model."""
+def relearning_panel(ax, curves, higher_is_better: bool, palette=PALETTE, title="", bold="worst"):
+    """Every learning rate thin, one colour per model; bold: the worst case (best for the attacker, Fig 2, 4) or
+    the mean across learning rates (bold="mean", Fig 10)."""
     forget = curves[curves.metric == "forget"]
     for (model, lr), g in forget.groupby(["model", "lr"]):
         ax.plot(g["step"], g["value"], color=palette.get(model), alpha=0.3, lw=0.8)
-    worst = worst_case(curves, higher_is_better)
-    sns.lineplot(data=worst, x="step", y="value", hue="model", palette=palette, lw=2.5, ax=ax)
+    thick = worst_case(curves, higher_is_better) if bold == "worst" else mean_across_lrs(curves)
+    sns.lineplot(data=thick, x="step", y="value", hue="model", palette=palette, lw=2.5, ax=ax)
     ax.set(xlabel="Relearning step", ylabel=FORGET_LABEL[higher_is_better], title=title)
     ax.legend(title=None, fontsize=8)
 
@@ -48,4 +54,64 @@ def fig2(distill_metrics, curves, setting: str, higher_is_better: bool, figures_
     relearning_panel(ax_rel, curves, higher_is_better, title=f"({'c' if higher_is_better else 'b'}) Relearning, {setting}")
     fig.tight_layout()
     save(fig, figures_dir, figure_name(f"fig2_{setting}", seed))
+    return fig
+
+
+def _method_panels(n: int, height=3.6):
+    sns.set_theme(style="whitegrid", context="paper")
+    fig, axes = plt.subplots(1, n, figsize=(4.2 * n, height), squeeze=False)
+    return fig, axes[0]
+
+
+def fig3(sweeps, chosen: dict, setting: str, higher_is_better: bool, figures_dir, seed: int = 0):
+    """Fig 3 for one setting: unlearning trends, one panel per method. sweeps: tidy (method, lr, step, metric,
+    value); retain solid, forget dashed, one colour per learning rate, the chosen rate (`chosen[method]`) bold."""
+    methods = list(dict.fromkeys(sweeps["method"]))
+    fig, axes = _method_panels(len(methods))
+    cmap = plt.get_cmap("viridis")
+    for ax, method in zip(axes, methods):
+        sub = sweeps[(sweeps.method == method) & sweeps.metric.isin(["retain", "forget"])]
+        lrs = sorted(sub.lr.unique())
+        for k, lr in enumerate(lrs):
+            bold = np.isclose(lr, chosen[method])
+            for metric, style in (("retain", "-"), ("forget", "--")):
+                g = sub[(sub.lr == lr) & (sub.metric == metric)].sort_values("step")
+                ax.plot(g["step"], g["value"], style, color=cmap(k / max(len(lrs) - 1, 1)), lw=2.8 if bold else 1,
+                        alpha=1 if bold else 0.6, label=f"{metric} lr={lr:g}" if metric == "retain" or bold else None)
+        ax.set(xlabel="Unlearning step", ylabel=METRIC_LABEL[higher_is_better],
+               title=f"{METHOD_NAMES[method]} ({setting}); bold lr={chosen[method]:g}")
+        ax.legend(fontsize=6, ncol=2)
+    fig.text(0.5, -0.02, "solid: retain, dashed: forget", ha="center", fontsize=8)
+    fig.tight_layout()
+    save(fig, figures_dir, figure_name(f"fig3_{setting}", seed))
+    return fig
+
+
+def fig4(curves, setting: str, higher_is_better: bool, figures_dir, seed: int = 0, bold: str = "worst"):
+    """Fig 4 (bold = worst case) or Fig 10 (bold = "mean" across learning rates) for one setting: relearning of
+    Unlearn, Unlearn-and-Distill and Data Filtering, one panel per method. curves: tidy with a `method` column."""
+    methods = list(dict.fromkeys(curves["method"]))
+    fig, axes = _method_panels(len(methods))
+    for ax, method in zip(axes, methods):
+        relearning_panel(ax, curves[curves.method == method], higher_is_better, bold=bold,
+                         title=f"{METHOD_NAMES[method]} ({setting})")
+    fig.tight_layout()
+    save(fig, figures_dir, figure_name(f"fig{4 if bold == 'worst' else 10}_{setting}", seed))
+    return fig
+
+
+def fig9(distill_metrics, setting: str, higher_is_better: bool, figures_dir, seed: int = 0):
+    """Fig 9 for one setting: distillation of each unlearned teacher into a random init, KL (left) and the
+    student's retain (solid) and forget (dashed) metric (right). distill_metrics: tidy (model, step, metric, value)."""
+    fig, (ax_kl, ax_m) = _method_panels(2)
+    sns.lineplot(data=distill_metrics[distill_metrics.metric == "loss"], x="step", y="value", hue="model", ax=ax_kl)
+    ax_kl.set(yscale="log", xlabel="Distillation step", ylabel="KL(unlearned teacher || student)",
+              title=f"Unlearn-and-Distill, {setting}")
+    evals = distill_metrics[distill_metrics.metric.isin(["retain", "forget"])]
+    sns.lineplot(data=evals, x="step", y="value", hue="model", style="metric", style_order=["retain", "forget"], ax=ax_m)
+    ax_m.set(xlabel="Distillation step", ylabel=METRIC_LABEL[higher_is_better], title="Student during distillation")
+    for ax in (ax_kl, ax_m):
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    save(fig, figures_dir, figure_name(f"fig9_{setting}", seed))
     return fig

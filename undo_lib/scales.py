@@ -13,7 +13,11 @@ SCALES = ("smoke", "cpu", "gpu", "paper")
 SETTINGS = ("arithmetic", "language")
 PAPER_RELEARN_LRS = (1e-3, 7e-4, 4e-4, 1e-4, 7e-5, 5e-5, 1e-5, 7e-6, 4e-6, 1e-6)  # Table 4
 PAPER_LANG_LRS = (1e-5, 2e-5, 3e-5, 4e-5, 5e-5, 6e-5, 7e-5, 8e-5)  # Appendix B.1, all three methods
-CPU_LRS = (1e-5, 3e-5, 1e-4, 2e-4, 4e-4, 7e-4, 1e-3, 2e-3)  # eight rates per method, placed for the small model
+# Eight rates per method at scale cpu, placed around where each method starts to bite on the small model:
+CPU_ARITH_LRS = {"grad_diff": (2e-5, 4e-5, 7e-5, 1e-4, 1.5e-4, 2e-4, 3e-4, 5e-4),
+                 "max_ent": (3e-6, 5e-6, 7e-6, 1e-5, 1.5e-5, 2e-5, 3e-5, 5e-5),
+                 "rmu": (2e-3, 4e-3, 7e-3, 1e-2, 1.5e-2, 2e-2, 3e-2, 5e-2)}
+CPU_LANG_LRS = CPU_ARITH_LRS
 
 
 @dataclass(frozen=True)
@@ -100,39 +104,41 @@ PRESETS = {
         TrainCfg(steps=20, batch_size=16, lr=3e-3, min_lr=3e-4, warmup=5, eval_every=10, checkpoint_every=10),
         AttackCfg(steps=10, lrs=(1e-3, 1e-4), batch_size=8, eval_every=5), n_eval=64, n_train_problems=2000,
         word_problem_frac=0.1, english_share=0.5,
-        unlearn=_unlearn(4, 8, (1e-3, 1e-4), (1e-3, 1e-4), (1e-3, 1e-4), eval_every=2)),
+        unlearn=_unlearn(4, 8, (1e-3, 1e-4), (1e-3, 1e-4), (1e-3, 1e-4), eval_every=4),
+        unlearn_distill=TrainCfg(steps=10, batch_size=16, lr=3e-3, min_lr=3e-4, warmup=2, eval_every=10)),
     ("smoke", "language"): _lang(
         "smoke", "tiny", 64,
         TrainCfg(steps=30, batch_size=8, lr=3e-3, min_lr=3e-4, warmup=5, eval_every=15, checkpoint_every=10),
         TrainCfg(steps=20, batch_size=8, lr=3e-3, min_lr=3e-4, warmup=5, eval_every=10, checkpoint_every=10),
         AttackCfg(steps=10, lrs=(1e-3, 1e-4), batch_size=4, eval_every=5), n_eval=2048,
-        unlearn=_unlearn(4, 4, (1e-3, 1e-4), (1e-3, 1e-4), (1e-3, 1e-4), eval_every=2)),
+        unlearn=_unlearn(4, 4, (1e-3, 1e-4), (1e-3, 1e-4), (1e-3, 1e-4), eval_every=4),
+        unlearn_distill=TrainCfg(steps=10, batch_size=8, lr=3e-3, min_lr=3e-4, warmup=2, eval_every=10)),
     ("cpu", "arithmetic"): _arith(  # one problem per row, rows aligned to problem starts
         "cpu", "small", 16,
         TrainCfg(steps=800, batch_size=128, lr=1e-3, min_lr=1e-4, warmup=50, eval_every=100),
         TrainCfg(steps=300, batch_size=128, lr=1e-3, min_lr=1e-4, warmup=50, eval_every=50),
         AttackCfg(steps=100, lrs=(3e-3, 1e-3, 3e-4), batch_size=64, eval_every=10), n_eval=512,
         word_problem_frac=0.0, english_share=0.25,
-        unlearn=_unlearn(30, 64, CPU_LRS, CPU_LRS, CPU_LRS)),
+        unlearn=_unlearn(20, 64, *CPU_ARITH_LRS.values(), eval_every=10)),
     ("cpu", "language"): _lang(
         "cpu", "small", 128,
         TrainCfg(steps=500, batch_size=16, lr=3e-3, min_lr=3e-4, warmup=50, eval_every=50, weight_decay=0.1),
         TrainCfg(steps=250, batch_size=16, lr=3e-3, min_lr=3e-4, warmup=50, eval_every=50, weight_decay=0.1),
         AttackCfg(steps=40, lrs=(3e-3, 1e-3, 3e-4), batch_size=8, eval_every=5), n_eval=8192,
-        unlearn=_unlearn(30, 16, CPU_LRS, CPU_LRS, CPU_LRS)),
+        unlearn=_unlearn(20, 16, *CPU_LANG_LRS.values(), eval_every=10)),
     ("gpu", "arithmetic"): _arith(
         "gpu", "medium", 128,
         TrainCfg(steps=3000, batch_size=128, lr=1e-3, min_lr=1e-4, warmup=100, eval_every=100),
         TrainCfg(steps=2000, batch_size=128, lr=1e-3, min_lr=1e-4, warmup=100, eval_every=100),
         AttackCfg(steps=500, lrs=(3e-3, 1e-3, 4e-4, 1e-4, 3e-5), batch_size=32, eval_every=10),
         n_eval=2000, n_train_problems=500_000,
-        unlearn=_unlearn(50, 64, CPU_LRS, CPU_LRS, CPU_LRS, rmu_steps=200, eval_every=5)),
+        unlearn=_unlearn(50, 64, *CPU_ARITH_LRS.values(), rmu_steps=200, eval_every=5)),
     ("gpu", "language"): _lang(
         "gpu", "medium", 256,
         TrainCfg(steps=3000, batch_size=64, lr=1e-3, min_lr=1e-4, warmup=100, eval_every=100, weight_decay=0.1),
         TrainCfg(steps=2000, batch_size=64, lr=1e-3, min_lr=1e-4, warmup=100, eval_every=100, weight_decay=0.1),
         AttackCfg(steps=300, lrs=(3e-3, 1e-3, 4e-4, 1e-4, 3e-5), batch_size=8, eval_every=5), n_eval=32768,
-        unlearn=_unlearn(50, 16, CPU_LRS, CPU_LRS, CPU_LRS, rmu_steps=200, eval_every=5)),
+        unlearn=_unlearn(50, 16, *CPU_ARITH_LRS.values(), rmu_steps=200, eval_every=5)),
     ("paper", "arithmetic"): _arith(  # Tables 2-4, Gemma-2-0.3B
         "paper", "gemma-2-0.3b", 256,
         TrainCfg(steps=1000, batch_size=15, grad_accum=24, lr=4e-4, min_lr=4e-4, warmup=50, eval_every=50),
