@@ -137,3 +137,23 @@ def test_readme_claims_table_is_regenerated_between_its_markers(tmp_path):
     assert "old table" not in text and text.startswith("intro\n") and text.endswith("rest\n")
     assert "| C2 | language | cpu | 1 | **no** | U&D 3.1 vs Unlearn 3.4 |" in text
     assert not claims.update_readme(readme, tmp_path, "gpu")  # no markers for that scale
+
+
+def test_undo_noises_the_teacher_and_distills_until_recovered(tmp_path):
+    """UNDO at smoke: the student starts from the shrunk-and-perturbed teacher (so it starts far from it, and
+    further at larger alpha) and training stops once retain is within 5% of the teacher's, or at the cap."""
+    exp = Experiment("smoke", "language", 0, store_root=tmp_path)
+    teacher = exp.unlearn("max_ent", 1e-3)
+    target = final_metrics({"t": teacher}).loc["t", "retain"]
+    runs = {a: exp.undo(teacher, a, 0.1, eval_every=2) for a in (0.0, 0.5, 1.0)}
+    for alpha, run in runs.items():
+        assert run.config["init"] == {"noised": teacher.key, "alpha": alpha, "beta": 0.1, "seed": 0}
+        m = run.metrics.pivot_table(index="step", columns="metric", values="value")
+        retain = m["retain"].dropna()
+        if retain.iloc[-1] <= target * 1.05:  # stopped at the first evaluation that recovered
+            assert (retain.iloc[1:-1] > target * 1.05).all()
+        else:
+            assert retain.index[-1] == exp.preset.pretrain.steps  # ran to the cap
+    start = {a: r.metrics.query("step == 0 and metric == 'retain'")["value"].item() for a, r in runs.items()}
+    assert abs(start[0.0] - target) < 1e-4 and start[0.0] < start[0.5] < start[1.0]
+    assert runs[0.0].metrics.step.max() == 2  # already recovered: stops at its first evaluation

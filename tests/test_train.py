@@ -29,6 +29,20 @@ def test_loss_decreases_and_metrics_are_tidy(tiny_model, digits_tokenizer):
     assert m[m.metric == "probe"]["step"].tolist() == [0, 20, 40]
 
 
+def test_stop_ends_training_at_the_first_evaluation_that_satisfies_it(tiny_model, digits_tokenizer):
+    """Distill-until-recovered: training stops at the first evaluation (after step 0) whose metrics pass."""
+    mix = _mixture(len(digits_tokenizer))
+    held_out = mix.batch(10_000, 16, 1)
+
+    def evaluate(model):
+        return {"ce": float(cross_entropy(model(input_ids=held_out["input_ids"]), held_out))}
+    cfg = TrainCfg(steps=200, batch_size=8, lr=1e-2, min_lr=1e-3, warmup=5, eval_every=5)
+    m = _run(tiny_model, mix, cfg, evaluate=evaluate, stop=lambda metrics: metrics["ce"] < 2.0)
+    ce = m[m.metric == "ce"].set_index("step")["value"]
+    assert ce.iloc[0] > 2.0 and ce.iloc[-1] < 2.0 and (ce.iloc[1:-1] >= 2.0).all()
+    assert m.step.max() == ce.index[-1] < 200 and m.step.max() % 5 == 0
+
+
 def test_a_killed_run_resumes_to_the_same_metrics(tiny_model, digits_tokenizer, tmp_path):
     import copy
     mix, ck = _mixture(len(digits_tokenizer)), tmp_path / "ck.pt"

@@ -9,7 +9,7 @@ import math
 import os
 import subprocess
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -24,6 +24,7 @@ from .data.mixture import Mixture, documents_stream, problems_stream, stable_see
 from .data.tokenizer import embedded_tokenizer, hub_tokenizer
 from .evaluate import Evaluator, answer_batch, best_tradeoff, tradeoff_scores
 from .models import MODEL_PRESETS, build_model
+from .noise import shrink_perturb
 from .objectives import UNLEARNING, make_objective
 from .scales import UNLEARN_PARAMS, preset, rmu_layers
 from .store import Artifact, Store
@@ -127,7 +128,8 @@ class Experiment:
                 "hub_docs": p.hub_docs, "english_share": p.english_share, "vocab_size": len(self.tokenizer)}
 
     def _stage(self, kind: str, objective: str, mixture: str, cfg: TrainCfg, init, teacher=None, tag="") -> dict:
-        init_spec = init.key if isinstance(init, Artifact) else {"random": stable_seed("init", tag, self.seed) % 2**31}
+        init_spec = (init.key if isinstance(init, Artifact) else init if isinstance(init, dict)
+                     else {"random": stable_seed("init", tag, self.seed) % 2**31})
         return {"kind": kind, "base": self._base(), "objective": objective, "mixture": self.mixture(mixture).describe(),
                 "mixture_name": mixture, "train": asdict(cfg), "init": init_spec,
                 "teacher": teacher.key if teacher is not None else None}
@@ -150,6 +152,21 @@ class Experiment:
     def unlearn_and_distill(self, teacher: Artifact) -> Artifact:
         """Unlearn-and-Distill (Section 4): the unlearned `teacher` distilled into a fresh random init (Table 6)."""
         return self.distill(teacher, "random", self.preset.unlearn_distill or self.preset.distill)
+
+    def undo(self, teacher: Artifact, alpha: float, beta: float = 0.1, noise_seed: int = 0,
+             tolerance: float = 0.05, eval_every: int | None = None) -> Artifact:
+        """UNDO (Section 5): shrink-and-perturb the unlearned `teacher` (noise.shrink_perturb), then distill the
+        teacher into the damaged copy until its retain performance is within `tolerance` of the teacher's
+        (relative cross-entropy, or absolute accuracy points) or the cap of the reference's pretraining steps is
+        reached. The steps used (the last logged step) are UNDO's compute."""
+        teacher_retain = float(final_metrics({"t": teacher}).loc["t", "retain"])
+        base = self.preset.unlearn_distill or self.preset.distill
+        cfg = replace(base, steps=self.preset.pretrain.steps, eval_every=eval_every or base.eval_every)
+        init = {"noised": teacher.key, "alpha": float(alpha), "beta": float(beta), "seed": int(noise_seed)}
+        config = self._stage("undo", "forward_kl", "reference", cfg, init, teacher=teacher)
+        config["stop"] = {"metric": "retain", "teacher": teacher_retain, "tolerance": tolerance,
+                          "higher_is_better": self.higher_is_better}
+        return self.run_stage(config)
 
     def unlearn(self, method: str, lr: float, model: Artifact | None = None, rmu_retain: bool = True) -> Artifact:
         """Unlearn `model` (default: the reference) with GradDiff, MaxEnt or RMU at a constant learning rate `lr`.
@@ -203,8 +220,12 @@ class Experiment:
             return self._launch(config)
         path = self.store.begin(config["kind"], config)
         init = config["init"]
-        model = (self.store.by_key(init).model() if isinstance(init, str) else
-                 build_model(MODEL_PRESETS[self.preset.model], len(self.tokenizer), init["random"], self.tokenizer))
+        if isinstance(init, str):
+            model = self.store.by_key(init).model()
+        elif "noised" in init:
+            model = shrink_perturb(self.store.by_key(init["noised"]).model(), init["alpha"], init["beta"], init["seed"])
+        else:
+            model = build_model(MODEL_PRESETS[self.preset.model], len(self.tokenizer), init["random"], self.tokenizer)
         teacher = self.store.by_key(config["teacher"]).model() if config["teacher"] else None
         objective = make_objective(config["objective"], **config.get("objective_params", {}))
         if (objective.teacher is not None) != (teacher is not None):
@@ -225,6 +246,7 @@ class Experiment:
             return batch
         metrics = train(model, objective, batches,
                         cfg, teacher=teacher, evaluate=self.evaluator, checkpoint=path / "checkpoint.pt",
+                        stop=recovered(config["stop"]) if config.get("stop") else None,
                         desc=f"{config['kind']} {self._describe(config)} ({self.setting})", accelerator=acc)
         if acc.is_main_process:
             self.store.finish(config["kind"], config, model=model, metrics=metrics)
@@ -235,6 +257,8 @@ class Experiment:
     def _describe(config: dict) -> str:
         if config["kind"] == "pretrain":
             return config["mixture_name"]
+        if config["kind"] == "undo":
+            return f"alpha={config['init']['alpha']:g} beta={config['init']['beta']:g}"
         if config["kind"] == "unlearn":
             return f"{config['objective']} lr={config['train']['lr']:g}"
         return "into a random init" if isinstance(config["init"], dict) else f"into {config['init'][:8]}"
@@ -279,6 +303,15 @@ class Experiment:
         cfg, parts = self.preset.attack, self.mixture_parts["attack"]
         forget, share = parts[0][0], parts[0][1] / sum(w for _, w in parts)
         return cfg.steps * cfg.batch_size * share * self.preset.seq_len / len(self.streams[forget])
+
+
+def recovered(spec: dict):
+    """The stop rule of distill-until-recovered: metrics -> whether `spec["metric"]` is within `spec["tolerance"]`
+    of the teacher's (absolute points when higher is better, i.e. accuracy; relative for cross-entropy)."""
+    def done(metrics: dict) -> bool:
+        value, target, tol = metrics[spec["metric"]], spec["teacher"], spec["tolerance"]
+        return value >= target - tol if spec["higher_is_better"] else value <= target * (1 + tol)
+    return done
 
 
 def final_metrics(artifacts: dict) -> pd.DataFrame:

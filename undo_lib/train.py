@@ -64,7 +64,7 @@ def _save_checkpoint(path: Path, state: dict):
 
 
 def train(model, objective, batches, cfg: TrainCfg, *, teacher=None, evaluate=None, checkpoint=None,
-          desc: str = "train", accelerator: Accelerator | None = None) -> pd.DataFrame:
+          desc: str = "train", accelerator: Accelerator | None = None, stop=None) -> pd.DataFrame:
     """Train `model` in place and return its tidy metrics (step, metric, value).
 
     batches: step -> {"input_ids", "attention_mask"} with cfg.rows_per_step rows (a pure function of step).
@@ -74,6 +74,8 @@ def train(model, objective, batches, cfg: TrainCfg, *, teacher=None, evaluate=No
     Only parameters with requires_grad are trained (RMU trains a few MLP projections).
     evaluate: model -> {metric: value}, called at step 0, every cfg.eval_every steps and at the end.
     checkpoint: a file path; saved every cfg.checkpoint_every steps and resumed from when it exists.
+    stop: {metric: value} -> bool, asked after every evaluation after step 0; True ends training there (UNDO's
+        distill-until-recovered). The last logged step is then the number of steps used.
     """
     acc = accelerator or Accelerator()
     world, rank = acc.num_processes, acc.process_index
@@ -100,13 +102,16 @@ def train(model, objective, batches, cfg: TrainCfg, *, teacher=None, evaluate=No
         scheduler.load_state_dict(state["scheduler"])
         rows, start = state["rows"], state["step"]
 
-    def run_eval(step):
+    def run_eval(step) -> bool:
+        """Evaluate; True when `stop` says training is done."""
         if evaluate is None:
-            return
+            return False
         model.eval()
         with torch.no_grad():
-            rows.extend({"step": step, "metric": k, "value": float(v)} for k, v in evaluate(acc.unwrap_model(model)).items())
+            metrics = {k: float(v) for k, v in evaluate(acc.unwrap_model(model)).items()}
+        rows.extend({"step": step, "metric": k, "value": v} for k, v in metrics.items())
         model.train()
+        return step > 0 and stop is not None and bool(stop(metrics))
 
     if start == 0:
         run_eval(0)
@@ -139,8 +144,8 @@ def train(model, objective, batches, cfg: TrainCfg, *, teacher=None, evaluate=No
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
         rows.append({"step": step + 1, "metric": "loss", "value": total})
-        if (step + 1) % cfg.eval_every == 0 or step + 1 == cfg.steps:
-            run_eval(step + 1)
+        if ((step + 1) % cfg.eval_every == 0 or step + 1 == cfg.steps) and run_eval(step + 1):
+            break
         if step % 10 == 0:
             bar.set_postfix(loss=f"{total:.3f}")
         if checkpoint and (step + 1) % cfg.checkpoint_every == 0 and step + 1 < cfg.steps:
