@@ -135,7 +135,8 @@ def worst_case(curves: pd.DataFrame, higher_is_better: bool, metric: str = "forg
     Returns (model, step, value, lr) with the learning rate that achieved it."""
     sub = curves[curves.metric == metric]
     keys = [c for c in sub.columns if c not in ("lr", "value", "metric")]
-    best = sub.groupby(keys)["value"].idxmax() if higher_is_better else sub.groupby(keys)["value"].idxmin()
+    groups = sub.groupby(keys, dropna=False)["value"]  # keep rows whose extra keys are empty (e.g. alpha of a baseline)
+    best = groups.idxmax() if higher_is_better else groups.idxmin()
     return sub.loc[best.values, keys + ["value", "lr"]].reset_index(drop=True)
 
 
@@ -143,4 +144,4 @@ def mean_across_lrs(curves: pd.DataFrame, metric: str = "forget") -> pd.DataFram
     """The average adversary (Fig 10): mean `metric` across learning rates at each (model, step)."""
     sub = curves[curves.metric == metric]
     keys = [c for c in sub.columns if c not in ("lr", "value", "metric")]
-    return sub.groupby(keys, as_index=False)["value"].mean()
+    return sub.groupby(keys, as_index=False, dropna=False)["value"].mean()

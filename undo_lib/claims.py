@@ -18,6 +18,11 @@ CLAIMS = {
     "C2": "Distillation robustifies unlearning: for every method (GradDiff, MaxEnt, RMU), Unlearn-and-Distill "
           "relearns more slowly than Unlearn-only, both at the end of the attack and averaged over it "
           "(Section 4, Fig 4).",
+    "C3": "UNDO trades compute for robustness: across the alpha sweep (beta = 0.1), both robustness "
+          "(P_UNDO - P_Unlearn) / (P_DataFiltering - P_Unlearn) and compute S_UNDO / S_DataFiltering rise with alpha "
+          "(Spearman rank correlation >= 0.8 each; Section 5, Fig 5).",
+    "C4": "alpha moves robustness more than beta: over the alpha x beta grid, the spread of robustness across alpha "
+          "(at fixed beta) is larger than across beta (at fixed alpha) (Section 5, Fig 6).",
 }
 
 
@@ -67,6 +72,53 @@ def distillation_robustifies(curves: pd.DataFrame, higher_is_better: bool, disti
                      f"({s.loc[unlearned, 'final']:.3f})")
     unit = "accuracy" if higher_is_better else "cross-entropy"
     return all(verdicts), f"worst-case forget {unit} averaged over the attack (at its end): " + "; ".join(parts)
+
+
+def undo_table(curves: pd.DataFrame, steps: dict, data_filtering_steps: int, higher_is_better: bool) -> pd.DataFrame:
+    """One row per UNDO student (alpha, beta): steps used, compute S_UNDO / S_DataFiltering, worst-case forget
+    performance P averaged over the attack, and robustness (P_UNDO - P_Unlearn) / (P_DataFiltering - P_Unlearn)
+    (0: no better than unlearning alone, 1: as robust as data filtering). curves: `Experiment.relearn_undo`'s;
+    steps: {(alpha, beta): steps used}."""
+    s = relearning_summary(curves, higher_is_better)
+    p_unlearn, p_filter = s.loc["Unlearn", "auc"], s.loc["Data Filtering", "auc"]
+    rows = []
+    for (alpha, beta), g in curves.dropna(subset=["alpha"]).groupby(["alpha", "beta"]):
+        p = s.loc[g.model.iloc[0], "auc"]
+        rows.append({"alpha": alpha, "beta": beta, "steps": int(steps[(alpha, beta)]),
+                     "compute": steps[(alpha, beta)] / data_filtering_steps, "forget_auc": p,
+                     "robustness": (p - p_unlearn) / (p_filter - p_unlearn)})
+    return pd.DataFrame(rows)
+
+
+def _spearman(x, y) -> float:
+    x, y = pd.Series(x).rank().to_numpy(float), pd.Series(y).rank().to_numpy(float)
+    if x.std() == 0 or y.std() == 0:
+        return float("nan")  # a constant series has no rank correlation
+    return float(np.corrcoef(x, y)[0, 1])
+
+
+def compute_buys_robustness(table: pd.DataFrame, beta: float, threshold: float = 0.8):
+    """C3 from `undo_table` rows at noise scale `beta`: Spearman(alpha, robustness) and Spearman(alpha, compute)
+    are both >= threshold."""
+    t = table[np.isclose(table.beta, beta)].sort_values("alpha")
+    r_rob, r_comp = _spearman(t.alpha, t.robustness), _spearman(t.alpha, t.compute)
+    holds = r_rob >= threshold and r_comp >= threshold
+    detail = (f"Spearman over alpha {', '.join(f'{a:g}' for a in t.alpha)} (beta {beta:g}): robustness {r_rob:.2f} "
+              f"({', '.join(f'{v:.2f}' for v in t.robustness)}), compute {r_comp:.2f} "
+              f"({', '.join(f'{v:.2f}' for v in t.compute)}); threshold {threshold}")
+    return bool(holds), detail
+
+
+def alpha_matters_more_than_beta(table: pd.DataFrame, alphas, betas):
+    """C4 from `undo_table` rows of the grid alphas x betas: mean over beta of the robustness range across alpha
+    exceeds the mean over alpha of the range across beta."""
+    t = table[table.alpha.isin(alphas) & table.beta.isin(betas)]
+    grid = t.pivot_table(index="alpha", columns="beta", values="robustness")
+    across_alpha = float((grid.max(0) - grid.min(0)).mean())
+    across_beta = float((grid.max(1) - grid.min(1)).mean())
+    detail = (f"mean robustness range across alpha {across_alpha:.2f} vs across beta {across_beta:.2f} "
+              f"(alpha {', '.join(f'{a:g}' for a in grid.index)}; beta {', '.join(f'{b:g}' for b in grid.columns)})")
+    return bool(across_alpha > across_beta), detail
 
 
 def record(results_dir, claim: str, setting: str, scale: str, seed: int, holds: bool, detail: str) -> None:

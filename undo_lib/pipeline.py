@@ -168,6 +168,26 @@ class Experiment:
                           "higher_is_better": self.higher_is_better}
         return self.run_stage(config)
 
+    def undo_sweep(self, teacher: Artifact) -> dict:
+        """{(alpha, beta): Artifact}: UNDO at every point of the preset's UndoCfg, noise seeded by the experiment."""
+        u = self.preset.undo
+        return {(a, b): self.undo(teacher, a, b, self.seed, u.tolerance, u.eval_every) for a, b in u.points()}
+
+    def relearn_undo(self, students: dict, unlearned: Artifact, oracle: Artifact) -> pd.DataFrame:
+        """`relearn` for {(alpha, beta): Artifact} plus the Unlearn and Data Filtering baselines; tidy
+        (model, alpha, beta, lr, step, metric, value) with alpha/beta empty for the baselines."""
+        labels = {f"UNDO alpha={a:g} beta={b:g}": (a, b) for a, b in students}
+        curves = self.relearn({**{k: students[ab] for k, ab in labels.items()}, "Unlearn": unlearned,
+                               "Data Filtering": oracle})
+        curves["alpha"] = curves.model.map(lambda m: labels.get(m, (None, None))[0])
+        curves["beta"] = curves.model.map(lambda m: labels.get(m, (None, None))[1])
+        return curves
+
+    def chosen_unlearned(self, method: str, **kw) -> Artifact:
+        """The method's unlearned model at the sweep's best trade-off (`choose`), as notebook 02 picked it."""
+        sweep = self.unlearn_sweep(method, **kw)
+        return sweep[self.choose(sweep)]
+
     def unlearn(self, method: str, lr: float, model: Artifact | None = None, rmu_retain: bool = True) -> Artifact:
         """Unlearn `model` (default: the reference) with GradDiff, MaxEnt or RMU at a constant learning rate `lr`.
 
@@ -344,3 +364,9 @@ def save_results(table: pd.DataFrame, name: str, results_dir, scale: str, settin
     path = Path(results_dir) / f"{name}.csv"
     upsert_csv(table.assign(scale=scale, setting=setting, seed=int(seed)), path, ["scale", "setting", "seed"])
     return path
+
+
+def load_results(name: str, results_dir, scale: str, setting: str) -> pd.DataFrame:
+    """Every seed's rows of <results_dir>/<name>.csv for one scale and setting (what `save_results` wrote)."""
+    t = pd.read_csv(Path(results_dir) / f"{name}.csv")
+    return t[(t.scale == scale) & (t.setting == setting)].reset_index(drop=True)

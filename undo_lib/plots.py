@@ -104,6 +104,7 @@ def fig9(distill_metrics, setting: str, higher_is_better: bool, figures_dir, see
     """Fig 9 for one setting: distillation of each unlearned teacher into a random init, KL (left) and the
     student's retain (solid) and forget (dashed) metric (right). distill_metrics: tidy (model, step, metric, value)."""
     fig, (ax_kl, ax_m) = _method_panels(2)
+    distill_metrics = distill_metrics.assign(model=distill_metrics.model.map(lambda m: METHOD_NAMES.get(m, m)))
     sns.lineplot(data=distill_metrics[distill_metrics.metric == "loss"], x="step", y="value", hue="model", ax=ax_kl)
     ax_kl.set(yscale="log", xlabel="Distillation step", ylabel="KL(unlearned teacher || student)",
               title=f"Unlearn-and-Distill, {setting}")
@@ -114,4 +115,60 @@ def fig9(distill_metrics, setting: str, higher_is_better: bool, figures_dir, see
         ax.legend(fontsize=7)
     fig.tight_layout()
     save(fig, figures_dir, figure_name(f"fig9_{setting}", seed))
+    return fig
+
+
+def _worst_lines(ax, curves, higher_is_better, label_of, colors=None, **kw):
+    """One bold worst-case forget curve per model of `curves`, labelled label_of(model)."""
+    for i, (model, g) in enumerate(worst_case(curves, higher_is_better).groupby("model", sort=False)):
+        ax.plot(g["step"], g["value"], lw=2, label=label_of(model),
+                color=PALETTE.get(model, None if colors is None else colors[i % len(colors)]), **kw)
+
+
+def fig5(table, curves, setting: str, higher_is_better: bool, figures_dir, seed: int = 0, beta: float = 0.1):
+    """Fig 5 for one setting. (a/c) robustness against compute for the alpha sweep at `beta`: medians across the
+    seeds in `table` (undo_table rows with a `seed` column), bars from the lowest to the highest seed.
+    (b/d) worst-case relearning of the UNDO students at `beta` against Unlearn and Data Filtering (this seed)."""
+    fig, (ax_t, ax_r) = _method_panels(2, height=3.8)
+    t = table[np.isclose(table.beta, beta)]
+    agg = t.groupby("alpha")[["compute", "robustness"]].agg(["median", "min", "max"])
+    for alpha, r in agg.iterrows():
+        ax_t.errorbar(r[("compute", "median")], r[("robustness", "median")],
+                      xerr=[[r[("compute", "median")] - r[("compute", "min")]], [r[("compute", "max")] - r[("compute", "median")]]],
+                      yerr=[[r[("robustness", "median")] - r[("robustness", "min")]],
+                            [r[("robustness", "max")] - r[("robustness", "median")]]], fmt="o", color="tab:purple")
+        ax_t.annotate(f"α={alpha:g}", (r[("compute", "median")], r[("robustness", "median")]), fontsize=7,
+                      xytext=(4, 4), textcoords="offset points")
+    ax_t.axhline(1, ls=":", color="tab:green", lw=1)
+    ax_t.axhline(0, ls=":", color="tab:red", lw=1)
+    ax_t.set(xlabel="Compute  S_UNDO / S_DataFiltering", ylabel="Robustness (0 = Unlearn, 1 = Data Filtering)",
+             title=f"({'c' if higher_is_better else 'a'}) UNDO scaling, {setting}, β={beta:g}, "
+                   f"{t.seed.nunique() if 'seed' in t else 1} seed(s)")
+    sub = curves[curves.alpha.isna() | np.isclose(curves.beta.fillna(-1), beta)]
+    _worst_lines(ax_r, sub, higher_is_better, lambda m: m.replace("UNDO alpha=", "α=").replace(f" beta={beta:g}", ""),
+                 colors=sns.color_palette("viridis", 6))
+    ax_r.set(xlabel="Relearning step", ylabel=FORGET_LABEL[higher_is_better],
+             title=f"({'d' if higher_is_better else 'b'}) Relearning (worst case), {setting}")
+    ax_r.legend(fontsize=7)
+    fig.tight_layout()
+    save(fig, figures_dir, figure_name(f"fig5_{setting}", seed))
+    return fig
+
+
+def fig6(table, curves, setting: str, higher_is_better: bool, figures_dir, alphas, betas, seed: int = 0):
+    """Fig 6 for one setting: (a..) worst-case relearning per alpha of the grid, one line per beta, the baselines
+    dotted; (last) heat map of the distillation steps each (alpha, beta) needed to recover."""
+    fig, axes = _method_panels(len(alphas) + 1, height=3.4)
+    for ax, alpha in zip(axes, alphas):
+        sub = curves[curves.alpha.isna() | (np.isclose(curves.alpha.fillna(-1), alpha) & curves.beta.isin(betas))]
+        _worst_lines(ax, sub, higher_is_better, lambda m: m.split(" beta=")[-1] if "beta=" in m else m,
+                     colors=sns.color_palette("crest", len(betas)))
+        ax.set(xlabel="Relearning step", ylabel=FORGET_LABEL[higher_is_better], title=f"α={alpha:g} ({setting})")
+        ax.legend(title="β", fontsize=6)
+    grid = table[table.alpha.isin(alphas) & table.beta.isin(betas)].pivot_table(index="alpha", columns="beta",
+                                                                               values="steps")
+    sns.heatmap(grid, annot=True, fmt=".0f", cmap="rocket_r", ax=axes[-1], cbar=False)
+    axes[-1].set(title="Distillation steps to recover", xlabel="β", ylabel="α")
+    fig.tight_layout()
+    save(fig, figures_dir, figure_name(f"fig6_{setting}", seed))
     return fig

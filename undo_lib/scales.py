@@ -59,6 +59,27 @@ def rmu_layers(num_layers: int) -> tuple[int, int]:
     return min(end, (5 * num_layers) // 14), end
 
 
+@dataclass(frozen=True)
+class UndoCfg:
+    """UNDO's noise settings (Section 5): the alpha sweep of Fig 5 at noise scale `beta`, and the alpha x beta grid
+    of Fig 6. Students are distilled until within `tolerance` of the teacher's retain performance, evaluated
+    every `eval_every` steps (the resolution of the compute measure)."""
+    alphas: tuple
+    beta: float = 0.1
+    grid_alphas: tuple = (0.1, 0.3, 0.5, 0.7)
+    grid_betas: tuple = (0.05, 0.1, 0.5, 1.0)
+    tolerance: float = 0.05
+    eval_every: int = 25
+
+    def points(self) -> list[tuple[float, float]]:
+        """Every (alpha, beta) to run: the Fig 5 sweep, then the rest of the Fig 6 grid."""
+        pts = [(a, self.beta) for a in self.alphas] + [(a, b) for a in self.grid_alphas for b in self.grid_betas]
+        return list(dict.fromkeys(pts))
+
+
+PAPER_UNDO_ALPHAS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8)  # Section 5, footnote 1
+
+
 def _sweep(*lrs):
     return tuple(float(x) for x in lrs)
 
@@ -87,6 +108,7 @@ class Preset:
     num_processes: int = 1     # >1: stages run under `accelerate launch`
     unlearn: dict | None = None            # method -> UnlearnCfg (Table 5, Appendix B.1)
     unlearn_distill: TrainCfg | None = None  # Unlearn-and-Distill (Table 6); None: the `distill` settings
+    undo: UndoCfg | None = None                # UNDO's alpha/beta points (Section 5)
 
     def describe(self) -> dict:
         return asdict(self)
@@ -108,40 +130,46 @@ PRESETS = {
         AttackCfg(steps=10, lrs=(1e-3, 1e-4), batch_size=8, eval_every=5), n_eval=64, n_train_problems=2000,
         word_problem_frac=0.1, english_share=0.5,
         unlearn=_unlearn(4, 8, (1e-3, 1e-4), (1e-3, 1e-4), (1e-3, 1e-4), eval_every=4),
-        unlearn_distill=TrainCfg(steps=10, batch_size=16, lr=3e-3, min_lr=3e-4, warmup=2, eval_every=10)),
+        unlearn_distill=TrainCfg(steps=10, batch_size=16, lr=3e-3, min_lr=3e-4, warmup=2, eval_every=10),
+        undo=UndoCfg((0.3, 0.9), grid_alphas=(0.3, 0.9), grid_betas=(0.1, 1.0), eval_every=5)),
     ("smoke", "language"): _lang(
         "smoke", "tiny", 64,
         TrainCfg(steps=30, batch_size=8, lr=3e-3, min_lr=3e-4, warmup=5, eval_every=15, checkpoint_every=10),
         TrainCfg(steps=20, batch_size=8, lr=3e-3, min_lr=3e-4, warmup=5, eval_every=10, checkpoint_every=10),
         AttackCfg(steps=10, lrs=(1e-3, 1e-4), batch_size=4, eval_every=5), n_eval=2048,
         unlearn=_unlearn(4, 4, (1e-3, 1e-4), (1e-3, 1e-4), (1e-3, 1e-4), eval_every=4),
-        unlearn_distill=TrainCfg(steps=10, batch_size=8, lr=3e-3, min_lr=3e-4, warmup=2, eval_every=10)),
+        unlearn_distill=TrainCfg(steps=10, batch_size=8, lr=3e-3, min_lr=3e-4, warmup=2, eval_every=10),
+        undo=UndoCfg((0.3, 0.9), grid_alphas=(0.3, 0.9), grid_betas=(0.1, 1.0), eval_every=5)),
     ("cpu", "arithmetic"): _arith(  # one problem per row, rows aligned to problem starts
         "cpu", "small", 16,
         TrainCfg(steps=800, batch_size=128, lr=1e-3, min_lr=1e-4, warmup=50, eval_every=100),
         TrainCfg(steps=300, batch_size=128, lr=1e-3, min_lr=1e-4, warmup=50, eval_every=50),
         AttackCfg(steps=100, lrs=(3e-3, 1e-3, 3e-4), batch_size=64, eval_every=10), n_eval=512,
         word_problem_frac=0.0, english_share=0.25,
-        unlearn=_unlearn(20, 64, *CPU_ARITH_LRS.values(), eval_every=10)),
+        unlearn=_unlearn(20, 64, *CPU_ARITH_LRS.values(), eval_every=10),
+        undo=UndoCfg((0.2, 0.4, 0.6, 0.8), grid_alphas=(0.2, 0.4, 0.6, 0.8), grid_betas=(0.1, 1.0))),
     ("cpu", "language"): _lang(
         "cpu", "small", 128,
         TrainCfg(steps=500, batch_size=16, lr=3e-3, min_lr=3e-4, warmup=50, eval_every=50, weight_decay=0.1),
         TrainCfg(steps=250, batch_size=16, lr=3e-3, min_lr=3e-4, warmup=50, eval_every=50, weight_decay=0.1),
         AttackCfg(steps=40, lrs=(3e-3, 1e-3, 3e-4), batch_size=8, eval_every=5), n_eval=8192,
-        unlearn=_unlearn(20, 16, *CPU_LANG_LRS.values(), eval_every=10)),
+        unlearn=_unlearn(20, 16, *CPU_LANG_LRS.values(), eval_every=10),
+        undo=UndoCfg((0.2, 0.4, 0.6, 0.8), grid_alphas=(0.2, 0.4, 0.6, 0.8), grid_betas=(0.1, 1.0))),
     ("gpu", "arithmetic"): _arith(
         "gpu", "medium", 128,
         TrainCfg(steps=3000, batch_size=128, lr=1e-3, min_lr=1e-4, warmup=100, eval_every=100),
         TrainCfg(steps=2000, batch_size=128, lr=1e-3, min_lr=1e-4, warmup=100, eval_every=100),
         AttackCfg(steps=500, lrs=(3e-3, 1e-3, 4e-4, 1e-4, 3e-5), batch_size=32, eval_every=10),
         n_eval=2000, n_train_problems=500_000,
-        unlearn=_unlearn(50, 64, *CPU_ARITH_LRS.values(), rmu_steps=200, eval_every=5)),
+        unlearn=_unlearn(50, 64, *CPU_ARITH_LRS.values(), rmu_steps=200, eval_every=5),
+        undo=UndoCfg((0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8))),
     ("gpu", "language"): _lang(
         "gpu", "medium", 256,
         TrainCfg(steps=3000, batch_size=64, lr=1e-3, min_lr=1e-4, warmup=100, eval_every=100, weight_decay=0.1),
         TrainCfg(steps=2000, batch_size=64, lr=1e-3, min_lr=1e-4, warmup=100, eval_every=100, weight_decay=0.1),
         AttackCfg(steps=300, lrs=(3e-3, 1e-3, 4e-4, 1e-4, 3e-5), batch_size=8, eval_every=5), n_eval=32768,
-        unlearn=_unlearn(50, 16, *CPU_LANG_LRS.values(), rmu_steps=200, eval_every=5)),
+        unlearn=_unlearn(50, 16, *CPU_LANG_LRS.values(), rmu_steps=200, eval_every=5),
+        undo=UndoCfg((0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8))),
     ("paper", "arithmetic"): _arith(  # Tables 2-4, Gemma-2-0.3B
         "paper", "gemma-2-0.3b", 256,
         TrainCfg(steps=1000, batch_size=15, grad_accum=24, lr=4e-4, min_lr=4e-4, warmup=50, eval_every=50),
@@ -152,7 +180,8 @@ PRESETS = {
                          (6e-5, 7e-5, 8e-5, 9e-5, 1e-4, 2e-4, 3e-4, 4e-4),
                          (6e-6, 7e-6, 8e-6, 9e-6, 1e-5, 2e-5, 3e-5, 4e-5), rmu_steps=500, eval_every=1),
         unlearn_distill=TrainCfg(steps=1000, batch_size=15, grad_accum=24, lr=7e-4, min_lr=7e-5, warmup=50,
-                                 eval_every=50)),
+                                 eval_every=50),
+        undo=UndoCfg(PAPER_UNDO_ALPHAS, eval_every=10)),
     ("paper", "language"): _lang(  # Tables 2-4, Gemma-2-0.1B; 2B tokens / (5 x 80 x 2048) = 2441 steps
         "paper", "gemma-2-0.1b", 2048,
         TrainCfg(steps=2441, batch_size=5, grad_accum=80, lr=4e-4, min_lr=4e-5, warmup=50, weight_decay=0.1,
@@ -163,7 +192,8 @@ PRESETS = {
         n_eval=500_000, data="hub", hub_docs=2_000_000, num_processes=8,
         unlearn=_unlearn(100, 8, PAPER_LANG_LRS, PAPER_LANG_LRS, PAPER_LANG_LRS, rmu_steps=500, eval_every=10),
         unlearn_distill=TrainCfg(steps=2441, batch_size=4, grad_accum=60, lr=9e-4, min_lr=7e-4, warmup=50,
-                                 weight_decay=0.1, eval_every=100)),
+                                 weight_decay=0.1, eval_every=100),
+        undo=UndoCfg(PAPER_UNDO_ALPHAS, eval_every=10)),
 }
 
 
