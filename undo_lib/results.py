@@ -1,0 +1,43 @@
+"""Tidy tables from stored artifacts, and the results CSVs the notebooks write and the figures are drawn from."""
+from pathlib import Path
+
+import pandas as pd
+
+from .store import upsert_csv
+
+
+def final_metrics(artifacts: dict) -> pd.DataFrame:
+    """The last evaluation of each {label: Artifact}: one row per label, a column per metric."""
+    rows = {}
+    for label, artifact in artifacts.items():
+        m = artifact.metrics
+        rows[label] = m[m.step == m.step.max()].set_index("metric")["value"]
+    return pd.DataFrame(rows).T
+
+
+def sweep_curves(sweep: dict) -> pd.DataFrame:
+    """Training metrics of a learning-rate sweep {lr: Artifact}, tidy (lr, step, metric, value), or of several
+    {method: {lr: Artifact}}, tidy (method, lr, step, metric, value)."""
+    if all(isinstance(v, dict) for v in sweep.values()):
+        return pd.concat([sweep_curves(v).assign(method=k) for k, v in sweep.items()], ignore_index=True)[
+            ["method", "lr", "step", "metric", "value"]]
+    return pd.concat([a.metrics.assign(lr=lr) for lr, a in sweep.items()], ignore_index=True)[
+        ["lr", "step", "metric", "value"]]
+
+
+def stage_curves(artifacts: dict) -> pd.DataFrame:
+    """Training metrics of several {label: Artifact}, tidy (model, step, metric, value)."""
+    return pd.concat([a.metrics.assign(model=label) for label, a in artifacts.items()], ignore_index=True)
+
+
+def save_results(table: pd.DataFrame, name: str, results_dir, scale: str, setting: str, seed: int) -> Path:
+    """Write a tidy table to <results_dir>/<name>.csv, replacing the rows of the same (scale, setting, seed)."""
+    path = Path(results_dir) / f"{name}.csv"
+    upsert_csv(table.assign(scale=scale, setting=setting, seed=int(seed)), path, ["scale", "setting", "seed"])
+    return path
+
+
+def load_results(name: str, results_dir, scale: str, setting: str) -> pd.DataFrame:
+    """Every seed's rows of <results_dir>/<name>.csv for one scale and setting (what `save_results` wrote)."""
+    t = pd.read_csv(Path(results_dir) / f"{name}.csv")
+    return t[(t.scale == scale) & (t.setting == setting)].reset_index(drop=True)
