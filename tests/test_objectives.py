@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from undo_lib.objectives import cross_entropy, forward_kl, grad_diff, make_objective, max_ent, rmu
+from undo_lib.objectives import cross_entropy, forward_kl, grad_diff, make_objective, max_ent, rmu, undial
 
 
 def _batch(B=3, T=7, V=11, pad_from=(7, 4, 5)):
@@ -146,3 +146,24 @@ def test_make_objective_binds_parameters_and_says_what_it_needs():
     assert make_objective("rmu", layer=1, coeff=6, alpha=1, seed=0, hidden_size=8, retain=False).teacher is None
     with pytest.raises(ValueError, match="unknown objective"):
         make_objective("gradient_ascent")
+
+
+def test_undial_matches_brute_force_on_forget_rows_with_a_prompt_mask():
+    ids, mask, student, teacher = _batch()
+    loss_mask = torch.ones_like(mask)
+    loss_mask[:, :2] = 0  # the first two tokens are a "prompt": no loss where they are the target
+    batch = {"input_ids": ids, "attention_mask": mask, "forget": FORGET, "teacher_logits": teacher,
+             "loss_mask": loss_mask}
+    total, count = 0.0, 0
+    for b, t in _pairs(mask, [0, 2]):
+        if not loss_mask[b, t + 1]:
+            continue
+        z = teacher[b, t].double().clone()
+        z[ids[b, t + 1]] -= 5.0
+        p, q = torch.softmax(z, -1), torch.softmax(student[b, t].double(), -1)
+        total += sum(p[v].item() * math.log(p[v].item() / q[v].item()) for v in range(len(p)))
+        count += 1
+    got = undial(SimpleNamespace(logits=student), batch, beta=5.0)
+    assert count > 0 and abs(got.item() - total / count) < 1e-5
+    # beta 0 is plain self-distillation: zero when the student is the frozen model
+    assert undial(SimpleNamespace(logits=teacher), batch, beta=0.0).abs().item() < 1e-6

@@ -91,6 +91,23 @@ def forward_kl(outputs, batch) -> torch.Tensor:
     return _masked_mean(per_position, batch["attention_mask"].float())
 
 
+def undial(outputs, batch, beta: float = 10.0) -> torch.Tensor:
+    """UNDIAL (Dong et al., 2024): self-distillation toward the frozen model's logits with the true next token
+    pushed down, KL(softmax(z_ref - beta * onehot(y)) || p_theta), on forget rows only.
+
+    `batch["teacher_logits"]` [B, T, V] are the frozen model's logits z_ref; position t's label y is token t + 1.
+    Padding is masked, and so are positions outside `batch["loss_mask"]` [B, T] (e.g. prompts) when it is given."""
+    z_ref = batch["teacher_logits"][:, :-1].float()
+    target_ids = batch["input_ids"][:, 1:]
+    target = F.log_softmax(z_ref.scatter_add(-1, target_ids[..., None], torch.full_like(z_ref[..., :1], -beta)), -1)
+    student = F.log_softmax(outputs.logits[:, :-1].float(), dim=-1)
+    per_position = (target.exp() * (target - student)).sum(-1)  # [B, T-1]
+    mask = _target_mask(batch) * _rows(batch, True)
+    if "loss_mask" in batch:
+        mask = mask * batch["loss_mask"][:, 1:].float()
+    return _masked_mean(per_position, mask)
+
+
 @dataclass(frozen=True)
 class Objective:
     """A loss function bound to its hyperparameters, and what the training loop must feed it.
@@ -111,7 +128,7 @@ class Objective:
 
 
 LOSSES = {"cross_entropy": cross_entropy, "forward_kl": forward_kl, "grad_diff": grad_diff, "max_ent": max_ent,
-          "rmu": rmu}
+          "rmu": rmu, "undial": undial}
 UNLEARNING = ("grad_diff", "max_ent", "rmu")
 METHOD_NAMES = {"grad_diff": "GradDiff", "max_ent": "MaxEnt", "rmu": "RMU"}
 
@@ -120,7 +137,7 @@ def make_objective(name: str, **params) -> Objective:
     """The Objective `name` with its hyperparameters; RMU's direction is drawn here from params["seed"]."""
     if name not in LOSSES:
         raise ValueError(f"unknown objective {name!r}; choose from {sorted(LOSSES)}")
-    if name == "forward_kl":
+    if name in ("forward_kl", "undial"):
         return Objective(name, params, teacher="logits")
     if name == "rmu":
         params = dict(params)
