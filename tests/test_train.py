@@ -107,3 +107,35 @@ def test_two_process_pretraining_matches_one_process(tmp_path):
     a, b = one[one.metric == "loss"]["value"].to_numpy(), two[two.metric == "loss"]["value"].to_numpy()
     assert len(a) == len(b) == 30
     assert abs(a - b).max() < 1e-3 * abs(a).max(), (a, b)
+
+
+def test_sam_step_matches_a_brute_force_step_over_every_micro_batch(tiny_model, digits_tokenizer):
+    """One SAM step with two micro-batches equals: g at theta over the whole batch, eps = rho g/|g|, g' at
+    theta + eps over the whole batch, then an AdamW step from theta with g'."""
+    import copy
+    mix = _mixture(len(digits_tokenizer))
+    batch = mix.batch(0, 8, 0)
+    cfg = TrainCfg(steps=1, batch_size=4, grad_accum=2, lr=1e-2, min_lr=1e-2, warmup=0, schedule="constant",
+                   clip=1e9)
+    ref, plain = copy.deepcopy(tiny_model), copy.deepcopy(tiny_model)
+    train(tiny_model, cross_entropy, lambda s: batch, cfg, sam_rho=0.05)
+    train(plain, cross_entropy, lambda s: batch, cfg)  # the plain step goes elsewhere
+
+    params = [p for p in ref.parameters()]
+    loss = cross_entropy(ref(input_ids=batch["input_ids"]), batch)
+    grads = torch.autograd.grad(loss, params)
+    norm = torch.sqrt(sum((g ** 2).sum() for g in grads))
+    with torch.no_grad():
+        for p, g in zip(params, grads):
+            p.add_(0.05 * g / norm)
+    grads2 = torch.autograd.grad(cross_entropy(ref(input_ids=batch["input_ids"]), batch), params)
+    with torch.no_grad():
+        for p, g in zip(params, grads):
+            p.sub_(0.05 * g / norm)
+        for p, g in zip(params, grads2):
+            p.grad = g
+    opt = torch.optim.AdamW(params, lr=1e-2, weight_decay=0.0)
+    opt.step()
+    for (n, a), b in zip(tiny_model.named_parameters(), params):
+        assert torch.allclose(a, b, atol=1e-5), n
+    assert not all(torch.allclose(a, b, atol=1e-5) for a, b in zip(tiny_model.parameters(), plain.parameters()))

@@ -64,7 +64,7 @@ def _save_checkpoint(path: Path, state: dict):
 
 
 def train(model, objective, batches, cfg: TrainCfg, *, teacher=None, evaluate=None, checkpoint=None,
-          desc: str = "train", accelerator: Accelerator | None = None, stop=None) -> pd.DataFrame:
+          desc: str = "train", accelerator: Accelerator | None = None, stop=None, sam_rho: float = 0.0) -> pd.DataFrame:
     """Train `model` in place and return its tidy metrics (step, metric, value).
 
     batches: step -> {"input_ids", "attention_mask"} with cfg.rows_per_step rows (a pure function of step).
@@ -76,6 +76,8 @@ def train(model, objective, batches, cfg: TrainCfg, *, teacher=None, evaluate=No
     checkpoint: a file path; saved every cfg.checkpoint_every steps and resumed from when it exists.
     stop: {metric: value} -> bool, asked after every evaluation after step 0; True ends training there (UNDO's
         distill-until-recovered). The last logged step is then the number of steps used.
+    sam_rho: > 0 makes every step sharpness-aware (Foret et al., 2021): the gradient is taken again at
+        theta + rho * g / |g| (g over all micro-batches) and applied at theta. The logged loss is the one at theta.
     """
     acc = accelerator or Accelerator()
     world, rank = acc.num_processes, acc.process_index
@@ -113,13 +115,8 @@ def train(model, objective, batches, cfg: TrainCfg, *, teacher=None, evaluate=No
         model.train()
         return step > 0 and stop is not None and bool(stop(metrics))
 
-    if start == 0:
-        run_eval(0)
-    model.train()
-    bar = tqdm(range(start, cfg.steps), desc=desc, initial=start, total=cfg.steps,
-               disable=not acc.is_main_process, leave=False)
-    for step in bar:
-        batch = batches(step)
+    def accumulate(batch) -> float:
+        """Gradients of the objective over every micro-batch of `batch`, summed into .grad; the mean loss."""
         total = torch.zeros((), device=acc.device)
         for micro in range(cfg.grad_accum):
             lo = micro * cfg.batch_size + rank * (cfg.batch_size // world)
@@ -131,14 +128,35 @@ def train(model, objective, batches, cfg: TrainCfg, *, teacher=None, evaluate=No
                         mb["teacher_hidden"] = out.hidden_states[layer + 1]
                     else:
                         mb["teacher_logits"] = out.logits
-            outputs = forward(model, mb)
-            loss = objective(outputs, mb) / cfg.grad_accum
+            loss = objective(forward(model, mb), mb) / cfg.grad_accum
             acc.backward(loss)
             total += loss.detach()
-        total = acc.reduce(total, reduction="mean").item()
+        return acc.reduce(total, reduction="mean").item()
+
+    if start == 0:
+        run_eval(0)
+    model.train()
+    bar = tqdm(range(start, cfg.steps), desc=desc, initial=start, total=cfg.steps,
+               disable=not acc.is_main_process, leave=False)
+    for step in bar:
+        batch = batches(step)
+        total = accumulate(batch)
         if not math.isfinite(total):
             raise FloatingPointError(f"{getattr(objective, '__name__', 'objective')} loss became {total} at step {step} "
                                      f"of {desc!r}; lower the learning rate (lr={cfg.lr})")
+        if sam_rho > 0:  # sharpness-aware: take the gradient again at theta + rho * g / |g|, then step from theta
+            with torch.no_grad():
+                norm = torch.sqrt(sum((p.grad.float() ** 2).sum() for p in trainable if p.grad is not None))
+                eps = [None if p.grad is None else p.grad * (sam_rho / (norm + 1e-12)) for p in trainable]
+                for p, e in zip(trainable, eps):
+                    if e is not None:
+                        p.add_(e)
+            optimizer.zero_grad(set_to_none=True)
+            accumulate(batch)
+            with torch.no_grad():
+                for p, e in zip(trainable, eps):
+                    if e is not None:
+                        p.sub_(e)
         acc.clip_grad_norm_(trainable, cfg.clip)
         optimizer.step()
         scheduler.step()
