@@ -167,3 +167,54 @@ def test_undial_matches_brute_force_on_forget_rows_with_a_prompt_mask():
     assert count > 0 and abs(got.item() - total / count) < 1e-5
     # beta 0 is plain self-distillation: zero when the student is the frozen model
     assert undial(SimpleNamespace(logits=teacher), batch, beta=0.0).abs().item() < 1e-6
+
+
+def test_forward_with_internals_reads_every_layer_and_removes_its_hooks(tiny_model):
+    from undo_lib.models import forward_with_internals, logit_lens
+    ids = torch.randint(0, 40, (2, 5), generator=torch.Generator().manual_seed(0))
+    seen = {}
+    last = tiny_model.model.layers[-1]
+    hook = last.register_forward_hook(lambda m, i, o: seen.update(h=o[0] if isinstance(o, tuple) else o))
+    out = forward_with_internals(tiny_model, tiny_model, ids, torch.ones_like(ids))
+    hook.remove()
+    assert len(out.mlp_outputs) == 2 and len(out.lens_logits) == 1 and out.mlp_outputs[0].shape == (2, 5, 32)
+    assert torch.allclose(logit_lens(tiny_model, seen["h"]), out.logits, atol=1e-5)  # the lens of the last layer
+    assert all(not layer.mlp._forward_hooks for layer in tiny_model.model.layers)
+
+
+def test_mmd_matches_the_pairwise_definition():
+    from undo_lib.objectives import mmd
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(5, 3, generator=g) + 1, torch.randn(4, 3, generator=g)
+
+    def k(a, b):
+        return sum(math.exp(-((a - b) ** 2).sum().item() / (s * 3)) for s in (0.25, 0.5, 1, 2, 4)) / 5
+    want = (sum(k(a, b) for a in x for b in x) / 25 + sum(k(a, b) for a in y for b in y) / 16
+            - 2 * sum(k(a, b) for a in x for b in y) / 20)
+    assert abs(mmd(x, y).item() - want) < 1e-5
+    assert mmd(x, x).abs().item() < 1e-6
+
+
+def test_rep_noise_matches_its_terms(tiny_model):
+    from undo_lib.models import forward_with_internals
+    from undo_lib.objectives import mmd, rep_noise
+    g = torch.Generator().manual_seed(4)
+    ids = torch.randint(0, 40, (3, 6), generator=g)
+    mask = torch.ones_like(ids)
+    mask[2, 4:] = 0
+    batch = {"input_ids": ids, "attention_mask": mask, "forget": torch.tensor([True, False, True])}
+    out = forward_with_internals(tiny_model, tiny_model, ids, mask)
+    def ce(logits, rows):
+        return cross_entropy(SimpleNamespace(logits=logits[rows]), {"input_ids": ids[rows], "attention_mask": mask[rows]})
+    retain = ce(out.logits, [1])
+    # forget CE over all forget tokens of rows 0 and 2 (a token-weighted mean), per readout
+    forget = torch.stack([ce(z, [0, 2]) for z in (out.logits, *out.lens_logits)]).mean()
+    gen = torch.Generator().manual_seed(int(ids.sum()))
+    noise = []
+    for h in out.mlp_outputs:
+        x = torch.cat([h[0, :6], h[2, :4]])  # the real positions of the forget rows, in order
+        noise.append(mmd(x, torch.randn(x.shape, generator=gen)))
+    want = retain + 0.5 * torch.stack(noise).mean() - 2.0 * torch.log1p(forget)
+    got = rep_noise(out, batch, alpha=2.0, beta=0.5)
+    assert abs(got.item() - want.item()) < 1e-4
+    assert make_objective("rep_noise", alpha=1.0, beta=1e-3).internals

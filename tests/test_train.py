@@ -139,3 +139,21 @@ def test_sam_step_matches_a_brute_force_step_over_every_micro_batch(tiny_model, 
     for (n, a), b in zip(tiny_model.named_parameters(), params):
         assert torch.allclose(a, b, atol=1e-5), n
     assert not all(torch.allclose(a, b, atol=1e-5) for a, b in zip(tiny_model.parameters(), plain.parameters()))
+
+
+@pytest.mark.parametrize("name, params", [("rep_noise", {"alpha": 1.0, "beta": 0.1}), ("undial", {"beta": 3.0})])
+def test_the_loop_feeds_each_baseline_what_it_needs(tiny_model, digits_tokenizer, name, params):
+    """RepNoise gets MLP outputs and logit-lens readouts (hooks gone afterwards); UNDIAL the frozen model's logits."""
+    import copy
+    from undo_lib.objectives import make_objective
+    mix = _mixture(len(digits_tokenizer))
+
+    def batches(step):
+        b = mix.batch(step, 8, 0)
+        b["forget"] = torch.arange(8) % 2 == 0
+        return b
+    objective = make_objective(name, **params)
+    teacher = copy.deepcopy(tiny_model) if objective.teacher else None
+    m = train(tiny_model, objective, batches, TrainCfg(steps=3, batch_size=8, lr=1e-3, warmup=0), teacher=teacher)
+    assert m[m.metric == "loss"]["value"].map(math.isfinite).all()
+    assert all(not layer.mlp._forward_hooks for layer in tiny_model.model.layers)

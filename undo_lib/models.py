@@ -1,5 +1,7 @@
 """Gemma-2 causal language models built from a config (never downloaded), at every scale of the companion."""
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from types import SimpleNamespace
 
 import torch
 from transformers import Gemma2Config, Gemma2ForCausalLM
@@ -56,3 +58,32 @@ def load_model(path) -> Gemma2ForCausalLM:
 
 def n_parameters(model) -> int:
     return sum(p.numel() for p in model.parameters())
+
+
+@contextmanager
+def mlp_outputs(model):
+    """Collect every decoder layer's MLP output [B, T, D] during the forwards run inside; hooks removed on exit."""
+    outs = []
+    handles = [layer.mlp.register_forward_hook(lambda module, args, out: outs.append(out)) for layer in model.model.layers]
+    try:
+        yield outs
+    finally:
+        for h in handles:
+            h.remove()
+
+
+def logit_lens(model, hidden: torch.Tensor) -> torch.Tensor:
+    """Read a residual-stream state [B, T, D] out as logits [B, T, V]: the final norm, the output layer and
+    Gemma-2's final logit soft-capping, as for the last layer's output."""
+    logits = model.lm_head(model.model.norm(hidden))
+    cap = model.config.final_logit_softcapping
+    return torch.tanh(logits / cap) * cap if cap else logits
+
+
+def forward_with_internals(net, model, input_ids, attention_mask) -> SimpleNamespace:
+    """Run `net` (the model, or its distributed wrapper) and return logits, hidden_states, mlp_outputs (one per
+    layer) and lens_logits: the logit-lens readout of every layer's output but the last (whose readout is logits)."""
+    with mlp_outputs(model) as mlps:
+        out = net(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True)
+    return SimpleNamespace(logits=out.logits, hidden_states=out.hidden_states, mlp_outputs=list(mlps),
+                           lens_logits=[logit_lens(model, h) for h in out.hidden_states[1:-1]])

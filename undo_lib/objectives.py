@@ -10,6 +10,7 @@ what the training loop must supply: the frozen teacher's logits or hidden states
 """
 import math
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import torch
 import torch.nn.functional as F
@@ -108,16 +109,51 @@ def undial(outputs, batch, beta: float = 10.0) -> torch.Tensor:
     return _masked_mean(per_position, mask)
 
 
+def mmd(x: torch.Tensor, y: torch.Tensor, scales=(0.25, 0.5, 1.0, 2.0, 4.0)) -> torch.Tensor:
+    """Squared maximum mean discrepancy between samples x [N, D] and y [M, D] under a Gaussian kernel averaged over
+    bandwidths: k(a, b) = mean_s exp(-|a - b|^2 / (s * D))."""
+    def k(a, b):
+        d2 = torch.cdist(a, b).pow(2)
+        return torch.stack([torch.exp(-d2 / (s * a.shape[-1])) for s in scales]).mean(0)
+    return k(x, x).mean() + k(y, y).mean() - 2 * k(x, y).mean()
+
+
+def rep_noise(outputs, batch, alpha: float = 1.0, beta: float = 1e-3, max_positions: int = 512) -> torch.Tensor:
+    """RepNoise (Rosati et al., 2024): CE(retain rows) + beta * MMD(MLP outputs on forget tokens, N(0, I))
+    - alpha * log(1 + L_forget).
+
+    L_forget is the forget cross-entropy averaged over the final logits and the logit-lens readout of every other
+    layer (`outputs.lens_logits`); the MMD is averaged over layers (`outputs.mlp_outputs`, each [B, T, D]), on at
+    most `max_positions` forget positions, against Gaussian samples drawn from a generator seeded by the batch (so
+    the loss is a pure function of its inputs). The weights follow this formula (RepNoise's code: beta on the noise
+    term); Table 7's caption names them the other way round."""
+    mask = _target_mask(batch)
+    forget, retain = mask * _rows(batch, True), mask * _rows(batch, False)
+    readouts = [outputs.logits, *outputs.lens_logits]
+    forget_ce = torch.stack([_masked_mean(_token_nll(SimpleNamespace(logits=z), batch), forget) for z in readouts]).mean()
+    positions = (batch["attention_mask"].bool() & batch["forget"][:, None]).reshape(-1)
+    gen = torch.Generator(device=batch["input_ids"].device).manual_seed(int(batch["input_ids"].sum()))
+    noise = []
+    for h in outputs.mlp_outputs:
+        x = h.reshape(-1, h.shape[-1])[positions][:max_positions].float()
+        y = torch.randn(x.shape, generator=gen, device=x.device)
+        noise.append(mmd(x, y))
+    return (_masked_mean(_token_nll(outputs, batch), retain) + beta * torch.stack(noise).mean()
+            - alpha * torch.log1p(forget_ce))
+
+
 @dataclass(frozen=True)
 class Objective:
     """A loss function bound to its hyperparameters, and what the training loop must feed it.
 
     teacher: None, "logits" (batch["teacher_logits"]) or "hidden" (batch["teacher_hidden"], the frozen model's
-    `hidden_layer` state); hidden_layer: the model is run with output_hidden_states when not None."""
+    `hidden_layer` state); hidden_layer: the model is run with output_hidden_states when not None; internals:
+    the model is run by models.forward_with_internals (MLP outputs and logit-lens readouts, for RepNoise)."""
     name: str
     params: dict = field(default_factory=dict)
     teacher: str | None = None
     hidden_layer: int | None = None
+    internals: bool = False
 
     def __call__(self, outputs, batch) -> torch.Tensor:
         return LOSSES[self.name](outputs, batch, **self.params)
@@ -128,7 +164,7 @@ class Objective:
 
 
 LOSSES = {"cross_entropy": cross_entropy, "forward_kl": forward_kl, "grad_diff": grad_diff, "max_ent": max_ent,
-          "rmu": rmu, "undial": undial}
+          "rmu": rmu, "undial": undial, "rep_noise": rep_noise}
 UNLEARNING = ("grad_diff", "max_ent", "rmu")
 METHOD_NAMES = {"grad_diff": "GradDiff", "max_ent": "MaxEnt", "rmu": "RMU"}
 
@@ -146,4 +182,6 @@ def make_objective(name: str, **params) -> Objective:
         params["direction"] = u / u.norm()
         return Objective(name, params, teacher="hidden" if params.get("retain", True) else None,
                          hidden_layer=params["layer"])
+    if name == "rep_noise":
+        return Objective(name, params, internals=True)
     return Objective(name, params)

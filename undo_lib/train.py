@@ -16,6 +16,8 @@ from accelerate import Accelerator
 from tqdm.auto import tqdm
 from transformers import get_constant_schedule_with_warmup, get_cosine_with_min_lr_schedule_with_warmup
 
+from .models import forward_with_internals
+
 SCHEDULES = ("cosine", "constant")
 
 
@@ -93,6 +95,8 @@ def train(model, objective, batches, cfg: TrainCfg, *, teacher=None, evaluate=No
         teacher = teacher.to(acc.device).eval().requires_grad_(False)
 
     def forward(net, mb):
+        if getattr(objective, "internals", False) and net is model:
+            return forward_with_internals(net, acc.unwrap_model(net), mb["input_ids"], mb["attention_mask"])
         return net(input_ids=mb["input_ids"], attention_mask=mb["attention_mask"], output_hidden_states=layer is not None)
 
     rows, start = [], 0
