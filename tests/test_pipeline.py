@@ -157,3 +157,18 @@ def test_undo_noises_the_teacher_and_distills_until_recovered(tmp_path):
     start = {a: r.metrics.query("step == 0 and metric == 'retain'")["value"].item() for a, r in runs.items()}
     assert abs(start[0.0] - target) < 1e-4 and start[0.0] < start[0.5] < start[1.0]
     assert runs[0.0].metrics.step.max() == 2  # already recovered: stops at its first evaluation
+
+
+@pytest.mark.parametrize("method, params", [("sam", {"rho": 0.05}), ("rep_noise", {}), ("undial", {})])
+def test_robust_baselines_run_as_unlearning_stages(tmp_path, method, params):
+    """SAM is MaxEnt with sharpness-aware steps; UNDIAL distills from the frozen reference; each is its own key."""
+    exp = Experiment("smoke", "language", 0, store_root=tmp_path)
+    ref = exp.pretrain("reference")
+    run = exp.unlearn(method, 3e-3, **params)
+    assert run.config["objective"] == ("max_ent" if method == "sam" else method)
+    assert run.config.get("sam_rho") == params.get("rho")
+    assert run.config["teacher"] == (ref.key if method == "undial" else None)
+    m = run.metrics.pivot_table(index="step", columns="metric", values="value")
+    assert m["forget"].iloc[-1] > m["forget"].iloc[0]  # the forget loss rose
+    if method == "sam":
+        assert run.key != exp.unlearn("max_ent", 3e-3).key

@@ -165,8 +165,10 @@ class Objective:
 
 LOSSES = {"cross_entropy": cross_entropy, "forward_kl": forward_kl, "grad_diff": grad_diff, "max_ent": max_ent,
           "rmu": rmu, "undial": undial, "rep_noise": rep_noise}
-UNLEARNING = ("grad_diff", "max_ent", "rmu")
-METHOD_NAMES = {"grad_diff": "GradDiff", "max_ent": "MaxEnt", "rmu": "RMU"}
+UNLEARNING = ("grad_diff", "max_ent", "rmu")      # Section 4's methods
+BASELINES = ("sam", "rep_noise", "undial")        # Section 6's robust baselines (SAM: MaxEnt with SAM steps)
+METHOD_NAMES = {"grad_diff": "GradDiff", "max_ent": "MaxEnt", "rmu": "RMU", "sam": "SAM", "rep_noise": "RepNoise",
+                "undial": "UNDIAL"}
 
 
 def make_objective(name: str, **params) -> Objective:

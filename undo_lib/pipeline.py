@@ -25,7 +25,7 @@ from .data.tokenizer import embedded_tokenizer, hub_tokenizer
 from .evaluate import Evaluator, answer_batch, best_tradeoff, tradeoff_scores
 from .models import MODEL_PRESETS, build_model
 from .noise import shrink_perturb
-from .objectives import UNLEARNING, make_objective
+from .objectives import BASELINES, UNLEARNING, make_objective
 from .scales import UNLEARN_PARAMS, preset, rmu_layers
 from .store import Artifact, Store
 from .results import final_metrics, load_results, save_results, stage_curves, sweep_curves  # noqa: F401 (re-exported)
@@ -189,15 +189,19 @@ class Experiment:
         sweep = self.unlearn_sweep(method, **kw)
         return sweep[self.choose(sweep)]
 
-    def unlearn(self, method: str, lr: float, model: Artifact | None = None, rmu_retain: bool = True) -> Artifact:
-        """Unlearn `model` (default: the reference) with GradDiff, MaxEnt or RMU at a constant learning rate `lr`.
+    def unlearn(self, method: str, lr: float, model: Artifact | None = None, rmu_retain: bool = True,
+                **overrides) -> Artifact:
+        """Unlearn `model` (default: the reference) at a constant learning rate `lr` with GradDiff, MaxEnt, RMU or
+        a robust baseline of Section 6: SAM (MaxEnt with sharpness-aware steps of radius `rho`), RepNoise, UNDIAL.
 
-        Hyperparameters from Table 5 (scales.UNLEARN_PARAMS); RMU trains only the MLP down-projections of its
-        layers, with its retain term on unless rmu_retain=False (the authors' setting for these experiments)."""
-        if method not in UNLEARNING:
-            raise ValueError(f"unlearning method must be one of {UNLEARNING}, got {method!r}")
+        Hyperparameters from Table 5 (scales.UNLEARN_PARAMS), replaced by `overrides` (e.g. rho=0.02); RMU trains
+        only the MLP down-projections of its layers, with its retain term on unless rmu_retain=False (the authors'
+        setting for these experiments). The baselines run MaxEnt's number of steps and batch size."""
+        if method not in UNLEARNING + BASELINES:
+            raise ValueError(f"unlearning method must be one of {UNLEARNING + BASELINES}, got {method!r}")
         model = model or self.pretrain("reference")
-        params, trainable, teacher = dict(UNLEARN_PARAMS[self.setting][method]), None, None
+        params, trainable, teacher = {**UNLEARN_PARAMS[self.setting][method], **overrides}, None, None
+        sam_rho = params.pop("rho") if method == "sam" else None
         if method == "rmu":
             cfg_model = MODEL_PRESETS[self.preset.model]
             first, end = rmu_layers(cfg_model.num_hidden_layers)
@@ -205,8 +209,13 @@ class Experiment:
                           seed=stable_seed("rmu-direction", self.seed) % 2**31)
             trainable = [f"model.layers.{i}.mlp.down_proj.weight" for i in range(first, end + 1)]
             teacher = model if rmu_retain else None
-        config = self._stage("unlearn", method, "unlearn", self.preset.unlearn[method].train_cfg(lr), model,
-                             teacher=teacher)
+        if method == "undial":
+            teacher = model
+        steps = self.preset.unlearn[method if method in UNLEARNING else "max_ent"]
+        config = self._stage("unlearn", "max_ent" if method == "sam" else method, "unlearn", steps.train_cfg(lr),
+                             model, teacher=teacher)
+        if sam_rho is not None:
+            config["sam_rho"] = float(sam_rho)
         config.update(objective_params=params, trainable=trainable)
         return self.run_stage(config)
 
@@ -262,12 +271,12 @@ class Experiment:
 
         def batches(step):
             batch = mixture.batch(step, cfg.rows_per_step, data_seed)
-            if objective.name in UNLEARNING:
+            if objective.name in UNLEARNING + BASELINES:
                 batch["forget"] = batch["source"] == 0  # unlearning mixtures list the forget stream first
             return batch
         metrics = train(model, objective, batches,
                         cfg, teacher=teacher, evaluate=self.evaluator, checkpoint=path / "checkpoint.pt",
-                        stop=recovered(config["stop"]) if config.get("stop") else None,
+                        stop=recovered(config["stop"]) if config.get("stop") else None, sam_rho=config.get("sam_rho", 0.0),
                         desc=f"{config['kind']} {self._describe(config)} ({self.setting})", accelerator=acc)
         if acc.is_main_process:
             self.store.finish(config["kind"], config, model=model, metrics=metrics)
@@ -281,7 +290,8 @@ class Experiment:
         if config["kind"] == "undo":
             return f"alpha={config['init']['alpha']:g} beta={config['init']['beta']:g}"
         if config["kind"] == "unlearn":
-            return f"{config['objective']} lr={config['train']['lr']:g}"
+            sam = f" sam rho={config['sam_rho']:g}" if config.get("sam_rho") else ""
+            return f"{config['objective']}{sam} lr={config['train']['lr']:g}"
         return "into a random init" if isinstance(config["init"], dict) else f"into {config['init'][:8]}"
 
     def _launch(self, config: dict) -> Artifact:

@@ -44,10 +44,18 @@ class UnlearnCfg:
 
 # Method hyperparameters per setting (Table 5, Appendix D): GradDiff/MaxEnt retain weight, RMU steering
 # coefficient c and retain weight. RMU's layers are chosen per model depth by `rmu_layers`.
+# The baselines' defaults (Section 6, Appendix D.1): SAM's radius 0.01 (Table 8's recommended value, on MaxEnt),
+# RepNoise alpha = beta = 1 (Appendix D.2.6), UNDIAL's strength 10 (the paper does not say; UNDIAL's own default).
+_BASELINE_PARAMS = {"sam": {"alpha": 1.0, "rho": 0.01}, "rep_noise": {"alpha": 1.0, "beta": 1.0},
+                    "undial": {"beta": 10.0}}
 UNLEARN_PARAMS = {
-    "language": {"grad_diff": {"alpha": 1.0}, "max_ent": {"alpha": 1.0}, "rmu": {"coeff": 6.5, "alpha": 1200.0}},
-    "arithmetic": {"grad_diff": {"alpha": 15.0}, "max_ent": {"alpha": 1.0}, "rmu": {"coeff": 6.0, "alpha": 200.0}},
+    "language": {"grad_diff": {"alpha": 1.0}, "max_ent": {"alpha": 1.0}, "rmu": {"coeff": 6.5, "alpha": 1200.0},
+                 **_BASELINE_PARAMS},
+    "arithmetic": {"grad_diff": {"alpha": 15.0}, "max_ent": {"alpha": 1.0}, "rmu": {"coeff": 6.0, "alpha": 200.0},
+                   **_BASELINE_PARAMS},
 }
+TABLE7_REPNOISE = ((0.1, 0.0001), (0.1, 0.001), (0.5, 0.01), (0.5, 0.1), (1.0, 0.1), (1.0, 1.0), (2.0, 2.0), (4.0, 4.0))
+TABLE8_SAM_RHO = (0.001, 0.003, 0.005, 0.01, 0.02, 0.04, 0.07, 0.1)
 
 
 def rmu_layers(num_layers: int) -> tuple[int, int]:
