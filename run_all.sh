@@ -3,6 +3,8 @@
 #   ./run_all.sh [--scale NAME] [-p KEY VALUE ...]  every numbered notebook, in order, with papermill
 #                                                   (default scale: cpu) -> build/<scale>/, figures/, results/<scale>/
 #   ./run_all.sh test [PYTEST ARGS ...]             unit tests + nbval of every notebook at scale smoke
+#   ./run_all.sh student                            the student edition: notebooks without their solution cells
+#                                                   -> build/student/
 # Both first make (or reuse) .venv/ when the current Python lacks the project, and install it there.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -61,8 +63,17 @@ run_tests() {
     --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider "$@"
 }
 
+make_student_edition() {  # exercises stay, cells tagged "solution" go (nbstripout drops them, outputs too)
+  mkdir -p build/student
+  for nb in notebooks/[0-9][0-9]_*.ipynb; do
+    "$PY" -m nbstripout --drop-tagged-cells solution -t "$nb" > "build/student/$(basename "$nb")"
+  done
+  echo "== student edition in build/student/ =="
+}
+
 ensure_env
 case "${1:-}" in
   test) shift; run_tests "$@" ;;
+  student) make_student_edition ;;
   *) run_notebooks "$@" ;;
 esac
