@@ -155,14 +155,14 @@ PRESETS = {
         AttackCfg(steps=100, lrs=(3e-3, 1e-3, 3e-4), batch_size=64, eval_every=10), n_eval=512,
         word_problem_frac=0.0, english_share=0.25,
         unlearn=_unlearn(20, 64, *CPU_ARITH_LRS.values(), eval_every=10),
-        undo=UndoCfg((0.2, 0.4, 0.6, 0.8), grid_alphas=(0.2, 0.4, 0.6, 0.8), grid_betas=(0.1, 1.0))),
+        undo=UndoCfg((0.2, 0.4, 0.6, 0.8), grid_alphas=(0.2, 0.6), grid_betas=(0.1, 1.0))),
     ("cpu", "language"): _lang(
         "cpu", "small", 128,
         TrainCfg(steps=500, batch_size=16, lr=3e-3, min_lr=3e-4, warmup=50, eval_every=50, weight_decay=0.1),
         TrainCfg(steps=250, batch_size=16, lr=3e-3, min_lr=3e-4, warmup=50, eval_every=50, weight_decay=0.1),
         AttackCfg(steps=40, lrs=(3e-3, 1e-3, 3e-4), batch_size=8, eval_every=5), n_eval=8192,
         unlearn=_unlearn(20, 16, *CPU_LANG_LRS.values(), eval_every=10),
-        undo=UndoCfg((0.2, 0.4, 0.6, 0.8), grid_alphas=(0.2, 0.4, 0.6, 0.8), grid_betas=(0.1, 1.0))),
+        undo=UndoCfg((0.2, 0.4, 0.6, 0.8), grid_alphas=(0.2, 0.6), grid_betas=(0.1, 1.0))),
     ("gpu", "arithmetic"): _arith(
         "gpu", "medium", 128,
         TrainCfg(steps=3000, batch_size=128, lr=1e-3, min_lr=1e-4, warmup=100, eval_every=100),
