@@ -172,3 +172,18 @@ def test_robust_baselines_run_as_unlearning_stages(tmp_path, method, params):
     assert m["forget"].iloc[-1] > m["forget"].iloc[0]  # the forget loss rose
     if method == "sam":
         assert run.key != exp.unlearn("max_ent", 3e-3).key
+
+
+def test_pareto_front_and_claim_c5():
+    acc = pd.DataFrame({"method": ["undo", "undo", "undo", "sam", "sam"],
+                        "retain": [0.8, 0.7, 0.6, 0.65, 0.85], "forget": [0.2, 0.1, 0.15, 0.12, 0.3]})
+    front = claims.pareto_front(acc[acc.method == "undo"], higher_is_better=True)
+    assert front[["retain", "forget"]].values.tolist() == [[0.7, 0.1], [0.8, 0.2]]  # (0.6, 0.15) is dominated
+    holds, detail = claims.undo_not_dominated(acc, higher_is_better=True)
+    assert holds and "no baseline point" in detail
+    beaten = pd.concat([acc, pd.DataFrame({"method": ["rmu"], "retain": [0.75], "forget": [0.05]})])
+    holds, detail = claims.undo_not_dominated(beaten, higher_is_better=True)
+    assert not holds and "rmu (0.75, 0.05) over (0.7, 0.1)" in detail
+    # cross-entropy: lower retain loss and higher forget loss are better for the defender
+    ce = pd.DataFrame({"method": ["undo", "undial"], "retain": [2.0, 1.9], "forget": [5.0, 5.5]})
+    assert not claims.undo_not_dominated(ce, higher_is_better=False)[0]

@@ -23,6 +23,8 @@ CLAIMS = {
           "(Spearman rank correlation >= 0.8 each; Section 5, Fig 5).",
     "C4": "alpha moves robustness more than beta: over the alpha x beta grid, the spread of robustness across alpha "
           "(at fixed beta) is larger than across beta (at fixed alpha) (Section 5, Fig 6).",
+    "C5": "After the long relearning attack no baseline point (GradDiff, MaxEnt, RMU, SAM, RepNoise, UNDIAL) "
+          "dominates a point of UNDO's retain/forget Pareto frontier (Section 6, Fig 7).",
 }
 
 
@@ -119,6 +121,38 @@ def alpha_matters_more_than_beta(table: pd.DataFrame, alphas, betas):
     detail = (f"mean robustness range across alpha {across_alpha:.2f} vs across beta {across_beta:.2f} "
               f"(alpha {', '.join(f'{a:g}' for a in grid.index)}; beta {', '.join(f'{b:g}' for b in grid.columns)})")
     return bool(across_alpha > across_beta), detail
+
+
+def _better(higher_is_better: bool):
+    """(retain a, forget a) vs (retain b, forget b) -> (at least as good in both, strictly better in one) for the
+    defender: more retain and less forget capability (accuracy), or less retain and more forget loss (cross-entropy)."""
+    def dominates(a, b) -> bool:
+        sign = 1 if higher_is_better else -1
+        gains = (sign * (a[0] - b[0]), sign * (b[1] - a[1]))  # retain gain, forget reduction
+        return all(g >= 0 for g in gains) and any(g > 0 for g in gains)
+    return dominates
+
+
+def pareto_front(points: pd.DataFrame, higher_is_better: bool) -> pd.DataFrame:
+    """The rows of `points` (columns retain, forget) that no other row dominates, sorted by retain."""
+    dominates = _better(higher_is_better)
+    xy = list(zip(points["retain"], points["forget"]))
+    keep = [not any(dominates(o, p) for o in xy) for p in xy]
+    return points[keep].sort_values("retain")
+
+
+def undo_not_dominated(points: pd.DataFrame, higher_is_better: bool, undo="undo"):
+    """C5 from (method, retain, forget) rows after the long attack: no other method's point dominates a point of
+    UNDO's own Pareto frontier."""
+    dominates = _better(higher_is_better)
+    front = pareto_front(points[points.method == undo], higher_is_better)
+    others = points[points.method != undo]
+    beaten = [(r.method, round(r.retain, 3), round(r.forget, 3), round(f.retain, 3), round(f.forget, 3))
+              for r in others.itertuples() for f in front.itertuples() if dominates((r.retain, r.forget), (f.retain, f.forget))]
+    detail = (f"UNDO frontier (retain, forget): {[(round(a, 3), round(b, 3)) for a, b in zip(front.retain, front.forget)]}; "
+              + ("no baseline point dominates it" if not beaten else
+                 "dominated by " + "; ".join(f"{m} ({a}, {b}) over ({c}, {d})" for m, a, b, c, d in beaten[:5])))
+    return not beaten, detail
 
 
 def record(results_dir, claim: str, setting: str, scale: str, seed: int, holds: bool, detail: str) -> None:
