@@ -187,3 +187,13 @@ def test_pareto_front_and_claim_c5():
     # cross-entropy: lower retain loss and higher forget loss are better for the defender
     ce = pd.DataFrame({"method": ["undo", "undial"], "retain": [2.0, 1.9], "forget": [5.0, 5.5]})
     assert not claims.undo_not_dominated(ce, higher_is_better=False)[0]
+
+
+def test_fig7_draws_every_stage_and_frontier(tmp_path):
+    from undo_lib import plots
+    rows = [{"method": m, "stage": st, "retain": r, "forget": f}
+            for st in ("before attack", "after a long attack")
+            for m, r, f in (("undo", 0.8, 0.1), ("undo", 0.7, 0.05), ("sam", 0.75, 0.3), ("data_filtering", 0.8, 0.02))]
+    fig = plots.fig7(pd.DataFrame(rows), "arithmetic", True, tmp_path)
+    assert len(fig.axes) == 2 and (tmp_path / "fig7_arithmetic.png").exists() and (tmp_path / "fig7_arithmetic.pdf").exists()
+    assert {t.get_text() for t in fig.axes[0].get_legend().get_texts()} == {"UNDO", "SAM", "Data Filtering"}

@@ -172,3 +172,30 @@ def fig6(table, curves, setting: str, higher_is_better: bool, figures_dir, alpha
     fig.tight_layout()
     save(fig, figures_dir, figure_name(f"fig6_{setting}", seed))
     return fig
+
+
+def fig7(points, setting: str, higher_is_better: bool, figures_dir, seed: int = 0):
+    """Fig 7 for one setting: retain against forget performance of every hyperparameter point of every method, one
+    panel per stage of the attack (column `stage`: before, short, long), each method's Pareto frontier drawn, Data
+    Filtering (method "data_filtering") starred as the gold standard. points: tidy (method, stage, retain, forget)."""
+    from .claims import pareto_front
+    stages = list(dict.fromkeys(points["stage"]))
+    fig, axes = _method_panels(len(stages), height=3.8)
+    colors = dict(zip(sorted(set(points.method) - {"data_filtering"}), sns.color_palette("tab10")))
+    for ax, stage in zip(axes, stages):
+        sub = points[points.stage == stage]
+        for method, g in sub.groupby("method"):
+            if method == "data_filtering":
+                ax.scatter(g.retain, g.forget, marker="*", s=180, color="gold", edgecolor="k", zorder=5,
+                           label="Data Filtering")
+                continue
+            ax.scatter(g.retain, g.forget, s=14, alpha=0.5, color=colors[method])
+            front = pareto_front(g, higher_is_better)
+            ax.plot(front.retain, front.forget, "-o", ms=3, lw=2 if method == "undo" else 1, color=colors[method],
+                    label=METHOD_NAMES.get(method, method.upper() if method == "undo" else method))
+        unit = "accuracy" if higher_is_better else "cross-entropy"
+        ax.set(xlabel=f"Retain {unit}", ylabel=f"Forget {unit}", title=f"{stage} ({setting})")
+        ax.legend(fontsize=6)
+    fig.tight_layout()
+    save(fig, figures_dir, figure_name(f"fig7_{setting}", seed))
+    return fig
