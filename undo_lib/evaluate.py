@@ -120,7 +120,10 @@ def tradeoff_scores(curves, chance: float):
         first, last = m.iloc[0], m.iloc[-1]
 
         def kept(metric):
-            return max(0.0, (last[metric] - chance) / (first[metric] - chance))
+            above = first[metric] - chance
+            if abs(above) < 1e-12:  # it started at chance: nothing to keep or lose
+                return 1.0
+            return max(0.0, (last[metric] - chance) / above)
         rows[lr] = {"retain_initial": first["retain"], "retain_final": last["retain"],
                     "forget_initial": first["forget"], "forget_final": last["forget"],
                     "score": kept("retain") - kept("forget")}
