@@ -27,8 +27,8 @@ from .models import MODEL_PRESETS, build_model
 from .noise import shrink_perturb
 from .objectives import BASELINES, UNLEARNING, make_objective
 from .scales import UNLEARN_PARAMS, preset, rmu_layers
-from .store import Artifact, Store
 from .results import final_metrics, load_results, save_results, stage_curves, sweep_curves  # noqa: F401 (re-exported)
+from .store import Artifact, Store
 from .train import TrainCfg, train
 
 DATA_SEED = 42  # the paper's fixed seed for data sampling; the experiment seed varies initializations and batches
