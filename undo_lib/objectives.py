@@ -56,9 +56,9 @@ def max_ent(outputs, batch, alpha: float = 1.0) -> torch.Tensor:
     KL(U || p) = sum_v (1/V) (log(1/V) - log p(v)) = -log V - mean_v log p(v), computed without a uniform tensor."""
     logp = F.log_softmax(outputs.logits[:, :-1].float(), dim=-1)
     uniform_kl = -math.log(logp.shape[-1]) - logp.mean(-1)  # [B, T-1]
+    nll = -logp.gather(-1, batch["input_ids"][:, 1:, None]).squeeze(-1)
     mask = _target_mask(batch)
-    return (_masked_mean(uniform_kl, mask * _rows(batch, True))
-            + alpha * _masked_mean(_token_nll(outputs, batch), mask * _rows(batch, False)))
+    return _masked_mean(uniform_kl, mask * _rows(batch, True)) + alpha * _masked_mean(nll, mask * _rows(batch, False))
 
 
 def rmu(outputs, batch, layer: int, direction: torch.Tensor, coeff: float, alpha: float, retain: bool = True):
@@ -79,6 +79,12 @@ def rmu(outputs, batch, layer: int, direction: torch.Tensor, coeff: float, alpha
     return misdirect + alpha * _masked_mean(preserve, mask * _rows(batch, False)[..., None])
 
 
+def _kl(target_logits, student_logits) -> torch.Tensor:
+    """[...] KL(softmax(target) || softmax(student)) over the last (vocabulary) dimension, in fp32."""
+    target = F.log_softmax(target_logits.float(), dim=-1)
+    return (target.exp() * (target - F.log_softmax(student_logits.float(), dim=-1))).sum(-1)
+
+
 def forward_kl(outputs, batch) -> torch.Tensor:
     """Distillation loss KL(teacher || student) = sum_v p_t(v) (log p_t(v) - log p_s(v)), averaged over positions.
 
@@ -86,10 +92,7 @@ def forward_kl(outputs, batch) -> torch.Tensor:
     every position with a real token counts (distillation matches the whole next-token distribution, so the last
     position too), padding does not.
     """
-    student = F.log_softmax(outputs.logits.float(), dim=-1)
-    teacher = F.log_softmax(batch["teacher_logits"].float(), dim=-1)
-    per_position = (teacher.exp() * (teacher - student)).sum(-1)  # [B, T]
-    return _masked_mean(per_position, batch["attention_mask"].float())
+    return _masked_mean(_kl(batch["teacher_logits"], outputs.logits), batch["attention_mask"].float())
 
 
 def undial(outputs, batch, beta: float = 10.0) -> torch.Tensor:
@@ -100,9 +103,8 @@ def undial(outputs, batch, beta: float = 10.0) -> torch.Tensor:
     Padding is masked, and so are positions outside `batch["loss_mask"]` [B, T] (e.g. prompts) when it is given."""
     z_ref = batch["teacher_logits"][:, :-1].float()
     target_ids = batch["input_ids"][:, 1:]
-    target = F.log_softmax(z_ref.scatter_add(-1, target_ids[..., None], torch.full_like(z_ref[..., :1], -beta)), -1)
-    student = F.log_softmax(outputs.logits[:, :-1].float(), dim=-1)
-    per_position = (target.exp() * (target - student)).sum(-1)  # [B, T-1]
+    pushed_down = z_ref.scatter_add(-1, target_ids[..., None], torch.full_like(z_ref[..., :1], -beta))
+    per_position = _kl(pushed_down, outputs.logits[:, :-1])  # [B, T-1]
     mask = _target_mask(batch) * _rows(batch, True)
     if "loss_mask" in batch:
         mask = mask * batch["loss_mask"][:, 1:].float()
@@ -129,8 +131,8 @@ def rep_noise(outputs, batch, alpha: float = 1.0, beta: float = 1e-3, max_positi
     term); Table 7's caption names them the other way round."""
     mask = _target_mask(batch)
     forget, retain = mask * _rows(batch, True), mask * _rows(batch, False)
-    readouts = [outputs.logits, *outputs.lens_logits]
-    forget_ce = torch.stack([_masked_mean(_token_nll(SimpleNamespace(logits=z), batch), forget) for z in readouts]).mean()
+    nlls = [_token_nll(SimpleNamespace(logits=z), batch) for z in (outputs.logits, *outputs.lens_logits)]
+    forget_ce = torch.stack([_masked_mean(nll, forget) for nll in nlls]).mean()
     positions = (batch["attention_mask"].bool() & batch["forget"][:, None]).reshape(-1)
     gen = torch.Generator(device=batch["input_ids"].device).manual_seed(int(batch["input_ids"].sum()))
     noise = []
@@ -138,8 +140,7 @@ def rep_noise(outputs, batch, alpha: float = 1.0, beta: float = 1e-3, max_positi
         x = h.reshape(-1, h.shape[-1])[positions][:max_positions].float()
         y = torch.randn(x.shape, generator=gen, device=x.device)
         noise.append(mmd(x, y))
-    return (_masked_mean(_token_nll(outputs, batch), retain) + beta * torch.stack(noise).mean()
-            - alpha * torch.log1p(forget_ce))
+    return _masked_mean(nlls[0], retain) + beta * torch.stack(noise).mean() - alpha * torch.log1p(forget_ce)
 
 
 @dataclass(frozen=True)
