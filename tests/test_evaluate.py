@@ -71,6 +71,28 @@ def test_evaluator_grades_retain_and_forget(memorizer, digits_tokenizer):
         Evaluator("f1", {})
 
 
+def test_evaluator_remembers_grades_by_weights_only(memorizer, digits_tokenizer):
+    """A second grading of the same weights (even in another copy of the model) is not recomputed; any change
+    to a weight is graded afresh; `only` grades a subset."""
+    import copy
+    model, problems = memorizer
+    ev = Evaluator("accuracy", {"retain": answer_batch(problems[:24], digits_tokenizer),
+                                "forget": answer_batch(problems[24:], digits_tokenizer)})
+    calls = []
+    grade = ev.grade
+    ev.grade = lambda *a, **k: calls.append(1) or grade(*a, **k)
+    first = ev(model)
+    twin = copy.deepcopy(model)
+    assert ev(twin) == first and len(calls) == 1
+    with torch.no_grad():
+        twin.lm_head.weight.mul_(-1.0) if not twin.config.tie_word_embeddings else twin.model.embed_tokens.weight.mul_(-1)
+    changed = ev(twin)
+    assert len(calls) == 2 and changed != first
+    assert set(ev.only("retain")(model)) == {"retain"}
+    with pytest.raises(ValueError, match="no set"):
+        ev.only("korean")
+
+
 def test_problem_stream_encodes_like_evaluation(digits_tokenizer):
     problems = [("12 + 7 =", " 19")]
     stream = problems_stream("p", problems, digits_tokenizer).ids

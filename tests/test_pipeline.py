@@ -148,6 +148,7 @@ def test_undo_noises_the_teacher_and_distills_until_recovered(tmp_path):
     runs = {a: exp.undo(teacher, a, 0.1, eval_every=2) for a in (0.0, 0.5, 1.0)}
     for alpha, run in runs.items():
         assert run.config["init"] == {"noised": teacher.key, "alpha": alpha, "beta": 0.1, "seed": 0}
+        assert set(run.metrics.metric) == {"loss", "retain"}  # only retain is graded while it distills
         m = run.metrics.pivot_table(index="step", columns="metric", values="value")
         retain = m["retain"].dropna()
         if retain.iloc[-1] <= target * 1.05:  # stopped at the first evaluation that recovered

@@ -16,7 +16,7 @@ import torch
 from torch.func import functional_call, vmap
 from tqdm.auto import tqdm
 
-from .evaluate import model_forward, token_nll
+from .evaluate import token_nll
 from .objectives import cross_entropy
 
 ADAM_BETAS, ADAM_EPS = (0.9, 0.999), 1e-8
@@ -61,7 +61,7 @@ def relearn_sweep_sequential(model, batches, evaluator, cfg: AttackCfg, desc="re
         for step in range(cfg.steps + 1):
             if step % cfg.eval_every == 0 or step == cfg.steps:
                 m.eval()
-                rows += _rows([lr], step, {k: v.reshape(1) for k, v in evaluator.grade(model_forward(m), device).items()})
+                rows += _rows([lr], step, {k: torch.tensor([v]) for k, v in evaluator(m).items()})
                 m.train()
             if step == cfg.steps:
                 break

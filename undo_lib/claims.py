@@ -76,7 +76,7 @@ def distillation_robustifies(curves: pd.DataFrame, higher_is_better: bool, disti
     return all(verdicts), f"worst-case forget {unit} averaged over the attack (at its end): " + "; ".join(parts)
 
 
-def undo_table(curves: pd.DataFrame, steps: dict, data_filtering_steps: int, higher_is_better: bool) -> pd.DataFrame:
+def undo_table(curves: pd.DataFrame, steps: dict, data_filtering_steps: float, higher_is_better: bool) -> pd.DataFrame:
     """One row per UNDO student (alpha, beta): steps used, compute S_UNDO / S_DataFiltering, worst-case forget
     performance P averaged over the attack, and robustness (P_UNDO - P_Unlearn) / (P_DataFiltering - P_Unlearn)
     (0: no better than unlearning alone, 1: as robust as data filtering). curves: `Experiment.relearn_undo`'s;

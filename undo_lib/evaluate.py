@@ -10,6 +10,9 @@ Language: mean next-token cross-entropy per domain on held-out text.
 Metric functions take logits with any leading dims, e.g. [K, N, T, V] for K models of a learning-rate sweep,
 and return one value per leading index.
 """
+import hashlib
+from collections import OrderedDict
+
 import torch
 import torch.nn.functional as F
 
@@ -72,10 +75,20 @@ class Evaluator:
     sets: {"retain": batch, "forget": batch}, each an `answer_batch` (accuracy) or text rows (cross_entropy).
     """
 
+    MEMO_SIZE = 256  # grades remembered per evaluator
+
     def __init__(self, kind: str, sets: dict):
         if kind not in ("accuracy", "cross_entropy"):
             raise ValueError(f"Evaluator kind must be 'accuracy' or 'cross_entropy', got {kind!r}")
         self.kind, self.sets = kind, sets
+        self._memo = OrderedDict()  # weights fingerprint -> grades
+
+    def only(self, *names) -> "Evaluator":
+        """The same grading on a subset of the sets (e.g. "retain" while UNDO distills), half the cost."""
+        missing = set(names) - set(self.sets)
+        if missing:
+            raise ValueError(f"Evaluator has no set(s) {sorted(missing)}; it has {sorted(self.sets)}")
+        return Evaluator(self.kind, {n: self.sets[n] for n in names})
 
     @property
     def higher_is_better(self) -> bool:
@@ -100,9 +113,27 @@ class Evaluator:
         return out
 
     def __call__(self, model) -> dict:
-        """{metric: float} for one model (the training loop's evaluation callback)."""
-        device = next(model.parameters()).device
-        return {k: float(v) for k, v in self.grade(model_forward(model), device).items()}
+        """{metric: float} for one model (the training loop's evaluation callback).
+
+        Grades are remembered by a fingerprint of the weights, so a model graded at the end of one stage is not
+        graded again at the start of the next (every run of a learning-rate sweep starts from the same model)."""
+        key = fingerprint(model)
+        if key not in self._memo:
+            device = next(model.parameters()).device
+            self._memo[key] = {k: float(v) for k, v in self.grade(model_forward(model), device).items()}
+            if len(self._memo) > self.MEMO_SIZE:
+                self._memo.popitem(last=False)
+        return dict(self._memo[key])
+
+
+def fingerprint(model) -> str:
+    """A hash of a model's class, parameter and buffer names, shapes, dtypes and values: equal iff the same weights."""
+    h = hashlib.blake2b(type(model).__name__.encode(), digest_size=16)
+    for name, t in [*model.named_parameters(), *model.named_buffers()]:
+        t = t.detach().cpu().contiguous()
+        h.update(f"{name}{tuple(t.shape)}{t.dtype}".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
 
 
 

@@ -159,7 +159,7 @@ class Experiment:
         """UNDO (Section 5): shrink-and-perturb the unlearned `teacher` (noise.shrink_perturb), then distill the
         teacher into the damaged copy until its retain performance is within `tolerance` of the teacher's
         (relative cross-entropy, or absolute accuracy points) or the cap of the reference's pretraining steps is
-        reached. The steps used (the last logged step) are UNDO's compute."""
+        reached. The steps used (the last logged step) are UNDO's compute. Only retain is graded while it distills."""
         teacher_retain = float(final_metrics({"t": teacher}).loc["t", "retain"])
         base = self.preset.unlearn_distill or self.preset.distill
         cfg = replace(base, steps=self.preset.pretrain.steps, eval_every=eval_every or base.eval_every)
@@ -168,6 +168,13 @@ class Experiment:
         config["stop"] = {"metric": "retain", "teacher": teacher_retain, "tolerance": tolerance,
                           "higher_is_better": self.higher_is_better}
         return self.run_stage(config)
+
+    @property
+    def data_filtering_steps(self) -> float:
+        """Data filtering's compute (pretraining the oracle) in UNDO distillation steps: the unit of Fig 5's
+        x-axis, S_UNDO / S_DataFiltering, counted in rows seen (the two may use different batch sizes)."""
+        undo = self.preset.unlearn_distill or self.preset.distill
+        return self.preset.pretrain.steps * self.preset.pretrain.rows_per_step / undo.rows_per_step
 
     def undo_sweep(self, teacher: Artifact) -> dict:
         """{(alpha, beta): Artifact}: UNDO at every point of the preset's UndoCfg, noise seeded by the experiment."""
@@ -275,7 +282,8 @@ class Experiment:
                 batch["forget"] = batch["source"] == 0  # unlearning mixtures list the forget stream first
             return batch
         metrics = train(model, objective, batches,
-                        cfg, teacher=teacher, evaluate=self.evaluator, checkpoint=path / "checkpoint.pt",
+                        cfg, teacher=teacher, checkpoint=path / "checkpoint.pt",
+                        evaluate=self.evaluator.only(config["stop"]["metric"]) if config.get("stop") else self.evaluator,
                         stop=recovered(config["stop"]) if config.get("stop") else None, sam_rho=config.get("sam_rho", 0.0),
                         desc=f"{config['kind']} {self._describe(config)} ({self.setting})", accelerator=acc)
         if acc.is_main_process:
