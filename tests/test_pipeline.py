@@ -1,6 +1,7 @@
 """The cached stages, the store, parameter validation and the claims table, at scale smoke."""
 import os
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -198,3 +199,45 @@ def test_fig7_draws_every_stage_and_frontier(tmp_path):
     fig = plots.fig7(pd.DataFrame(rows), "arithmetic", True, tmp_path)
     assert len(fig.axes) == 2 and (tmp_path / "fig7_arithmetic.png").exists() and (tmp_path / "fig7_arithmetic.pdf").exists()
     assert {t.get_text() for t in fig.axes[0].get_legend().get_texts()} == {"UNDO", "SAM", "Data Filtering"}
+
+
+def test_stage_points_read_the_worst_case_before_short_and_long():
+    """Fig 7's points: retain before the attack; forget = the best attacker's value at step 0, at the first graded
+    step at or after the short attack, and at the end, compared with a brute-force loop over the curves."""
+    from undo_lib.results import stage_points
+    rng = np.random.default_rng(0)
+    rows = [dict(method=m, model=f"p{k}", lr=lr, step=step, metric=metric, value=float(rng.random()))
+            for m in ("max_ent", "undo") for k in range(2) for lr in (1e-3, 1e-4) for step in (0, 10, 20, 30)
+            for metric in ("retain", "forget")]
+    curves = pd.DataFrame(rows)
+    curves.loc[(curves.metric == "retain") & (curves.step == 0), "value"] = 0.5  # every rate starts from one model
+    for higher in (True, False):
+        pts = stage_points(curves, short_step=15, higher_is_better=higher).set_index(["method", "model", "stage"])
+        for (m, model), g in curves.groupby(["method", "model"]):
+            for stage, step in (("before", 0), ("short", 20), ("long", 30)):
+                vals = g[(g.metric == "forget") & (g.step == step)].value
+                assert pts.loc[(m, model, stage), "step"] == step
+                assert pts.loc[(m, model, stage), "forget"] == (vals.max() if higher else vals.min())
+                assert pts.loc[(m, model, stage), "retain"] == 0.5
+
+
+def test_method_comparison_reuses_the_cached_runs(tmp_path):
+    """Section 6's points at smoke: the sweeps' chosen rate and its neighbours, the baselines at MaxEnt's chosen
+    rate, UNDO from MaxEnt's chosen model at every retain threshold; a second call trains nothing."""
+    exp = Experiment("smoke", "language", 0, store_root=tmp_path)
+    c = exp.preset.compare
+    models = exp.method_comparison()
+    assert set(models) == {"grad_diff", "max_ent", "rmu", "sam", "rep_noise", "undial", "undo"}
+    maxent = exp.unlearn_sweep("max_ent")
+    lr = exp.choose(maxent)
+    assert maxent[lr] in models["max_ent"].values() and len(models["max_ent"]) == c.sweep_points
+    assert [a.config["sam_rho"] for a in models["sam"].values()] == list(c.sam_rhos)
+    assert all(a.config["train"]["lr"] == lr for a in models["rep_noise"].values())
+    undo = list(models["undo"].values())
+    assert all(a.config["teacher"] == maxent[lr].key for a in undo)
+    assert [a.config["stop"]["tolerance"] for a in undo] == list(c.undo_tolerances)
+    before = sorted(p.name for p in tmp_path.glob("smoke/*"))
+    again = exp.method_comparison()
+    assert sorted(p.name for p in tmp_path.glob("smoke/*")) == before
+    assert {m: {k: a.key for k, a in v.items()} for m, v in again.items()} == \
+        {m: {k: a.key for k, a in v.items()} for m, v in models.items()}

@@ -169,7 +169,7 @@ LOSSES = {"cross_entropy": cross_entropy, "forward_kl": forward_kl, "grad_diff":
 UNLEARNING = ("grad_diff", "max_ent", "rmu")      # Section 4's methods
 BASELINES = ("sam", "rep_noise", "undial")        # Section 6's robust baselines (SAM: MaxEnt with SAM steps)
 METHOD_NAMES = {"grad_diff": "GradDiff", "max_ent": "MaxEnt", "rmu": "RMU", "sam": "SAM", "rep_noise": "RepNoise",
-                "undial": "UNDIAL"}
+                "undial": "UNDIAL", "undo": "UNDO", "data_filtering": "Data Filtering"}
 
 
 def make_objective(name: str, **params) -> Objective:

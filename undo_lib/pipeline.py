@@ -196,6 +196,29 @@ class Experiment:
         sweep = self.unlearn_sweep(method, **kw)
         return sweep[self.choose(sweep)]
 
+    def method_comparison(self, rmu_retain: bool = True) -> dict:
+        """Section 6's models, {method: {point label: Artifact}}, at the preset's CompareCfg points: GradDiff, MaxEnt
+        and RMU from their cached sweeps; SAM, RepNoise and UNDIAL from the reference at MaxEnt's chosen rate (or
+        multiples of it, for UNDIAL); UNDO from MaxEnt's chosen model at one alpha and beta, one point per retain
+        threshold. Each is trained once and cached; notebook 02's and 03's runs are reused."""
+        c = self.preset.compare
+        out = {}
+        for method in UNLEARNING:
+            sweep = self.unlearn_sweep(method, **({"rmu_retain": rmu_retain} if method == "rmu" else {}))
+            lrs, best = sorted(sweep), self.choose(sweep)
+            near = sorted(lrs, key=lambda lr: (abs(lrs.index(lr) - lrs.index(best)), lr))[: c.sweep_points or len(lrs)]
+            out[method] = {f"lr={lr:g}": sweep[lr] for lr in sorted(near)}
+        maxent = self.unlearn_sweep("max_ent")
+        lr = self.choose(maxent)
+        out["sam"] = {f"rho={rho:g}": self.unlearn("sam", lr, rho=rho) for rho in c.sam_rhos}
+        out["rep_noise"] = {f"alpha={a:g} beta={b:g}": self.unlearn("rep_noise", lr, alpha=a, beta=b)
+                            for a, b in c.rep_noise}
+        out["undial"] = {f"lr={lr * k:g}": self.unlearn("undial", lr * k) for k in c.undial_lr_factors}
+        eval_every = self.preset.undo.eval_every if self.preset.undo else None
+        out["undo"] = {f"threshold={t:g}": self.undo(maxent[lr], c.undo_alpha, c.undo_beta, self.seed, t, eval_every)
+                       for t in c.undo_tolerances}
+        return out
+
     def unlearn(self, method: str, lr: float, model: Artifact | None = None, rmu_retain: bool = True,
                 **overrides) -> Artifact:
         """Unlearn `model` (default: the reference) at a constant learning rate `lr` with GradDiff, MaxEnt, RMU or
@@ -314,7 +337,7 @@ class Experiment:
             raise RuntimeError(f"`{' '.join(cmd)}` failed with exit code {proc.returncode}")
         return self.store.find(config["kind"], config)
 
-    def relearn(self, models: dict, batched: bool | None = None) -> pd.DataFrame:
+    def relearn(self, models: dict, batched: bool | None = None, desc: str = "") -> pd.DataFrame:
         """Relearning attack on every {label: Artifact}; tidy (model, lr, step, metric, value), cached per model."""
         cfg, mixture = self.preset.attack, self.mixture("attack")
         data_seed = stable_seed("relearn", self.seed)
@@ -325,7 +348,7 @@ class Experiment:
             found = self.store.find("relearn", config)
             if not found:
                 self.store.begin("relearn", config)
-                curves = relearn_attack({label: artifact.model()}, lambda s: mixture.batch(s, cfg.batch_size, data_seed),
+                curves = relearn_attack({f"{desc}{label}": artifact.model()}, lambda s: mixture.batch(s, cfg.batch_size, data_seed),
                                         self.evaluator, cfg, batched=batched)
                 found = self.store.finish("relearn", config, metrics=curves.drop(columns="model"))
             frames.append(found.metrics.assign(model=label))
@@ -334,7 +357,8 @@ class Experiment:
     def relearn_by_method(self, models: dict, batched: bool | None = None) -> pd.DataFrame:
         """`relearn` for {method: {label: Artifact}}; tidy (method, model, lr, step, metric, value). A model shared
         by several methods (the oracle) is attacked once and reused from the store."""
-        return pd.concat([self.relearn(m, batched).assign(method=k) for k, m in models.items()], ignore_index=True)[
+        return pd.concat([self.relearn(m, batched, f"{k} ").assign(method=k) for k, m in models.items()],
+                         ignore_index=True)[
             ["method", "model", "lr", "step", "metric", "value"]]
 
     def attack_passes(self) -> float:

@@ -192,7 +192,7 @@ def fig7(points, setting: str, higher_is_better: bool, figures_dir, seed: int = 
             ax.scatter(g.retain, g.forget, s=14, alpha=0.5, color=colors[method])
             front = pareto_front(g, higher_is_better)
             ax.plot(front.retain, front.forget, "-o", ms=3, lw=2 if method == "undo" else 1, color=colors[method],
-                    label=METHOD_NAMES.get(method, method.upper() if method == "undo" else method))
+                    label=METHOD_NAMES.get(method, method))
         unit = "accuracy" if higher_is_better else "cross-entropy"
         ax.set(xlabel=f"Retain {unit}", ylabel=f"Forget {unit}", title=f"{stage} ({setting})")
         ax.legend(fontsize=6)

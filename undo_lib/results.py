@@ -41,3 +41,21 @@ def load_results(name: str, results_dir, scale: str, setting: str) -> pd.DataFra
     """Every seed's rows of <results_dir>/<name>.csv for one scale and setting (what `save_results` wrote)."""
     t = pd.read_csv(Path(results_dir) / f"{name}.csv")
     return t[(t.scale == scale) & (t.setting == setting)].reset_index(drop=True)
+
+
+def stage_points(curves: pd.DataFrame, short_step: int, higher_is_better: bool) -> pd.DataFrame:
+    """Fig 7's points from relearning curves (method, model, lr, step, metric, value): for each attacked model, its
+    retain performance before the attack and the worst-case forget performance before the attack, after the short
+    attack (the first graded step at or after `short_step`) and at the end of the long one.
+
+    Returns tidy (method, model, stage, step, retain, forget), stage in "before", "short", "long"."""
+    from .attack import worst_case
+    worst = worst_case(curves, higher_is_better)
+    graded = sorted(worst.step.unique())
+    short = next((s for s in graded if s >= short_step), graded[-1])
+    retain = curves[(curves.metric == "retain") & (curves.step == 0)].groupby(["method", "model"])["value"].first()
+    frames = []
+    for stage, step in (("before", 0), ("short", short), ("long", graded[-1])):
+        at = worst[worst.step == step].set_index(["method", "model"])["value"].rename("forget")
+        frames.append(pd.concat([retain.rename("retain"), at], axis=1).reset_index().assign(stage=stage, step=step))
+    return pd.concat(frames, ignore_index=True)[["method", "model", "stage", "step", "retain", "forget"]]

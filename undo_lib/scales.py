@@ -86,6 +86,36 @@ class UndoCfg:
 
 
 PAPER_UNDO_ALPHAS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8)  # Section 5, footnote 1
+PAPER_RETAIN_THRESHOLDS = (0.05, 0.09, 0.13, 0.17, 0.21, 0.25, 0.29, 0.33)  # Section 6, footnote 2
+
+
+@dataclass(frozen=True)
+class CompareCfg:
+    """The hyperparameter points of Section 6's comparison (Fig 7), per method, and the short attack's length.
+
+    sweep_points: GradDiff/MaxEnt/RMU points: None for the whole learning-rate sweep of notebook 02, k for the
+        chosen rate and its k - 1 nearest neighbours in that sweep.
+    sam_rhos, rep_noise (alpha, beta pairs): SAM's and RepNoise's grids (Tables 7-8), both at MaxEnt's chosen rate.
+    undial_lr_factors: UNDIAL's learning rates, as multiples of MaxEnt's chosen rate.
+    undo_tolerances: UNDO's retain thresholds (alpha and beta fixed), each a distill-until-recovered tolerance.
+    short_attack: the short attack's steps (the paper's 40 of 500); the long attack is the whole relearning attack."""
+    sweep_points: int | None
+    sam_rhos: tuple
+    rep_noise: tuple
+    undial_lr_factors: tuple
+    undo_tolerances: tuple
+    undo_alpha: float = 0.6
+    undo_beta: float = 0.1
+    short_attack: int = 40
+
+    def __post_init__(self):
+        if self.sweep_points is not None and self.sweep_points < 1:
+            raise ValueError(f"CompareCfg.sweep_points must be None or >= 1, got {self.sweep_points!r}")
+        if not (self.sam_rhos and self.rep_noise and self.undial_lr_factors and self.undo_tolerances):
+            raise ValueError(f"CompareCfg needs at least one point per method, got {self}")
+
+
+PAPER_COMPARE = CompareCfg(None, TABLE8_SAM_RHO, TABLE7_REPNOISE, (0.3, 1.0, 3.0, 10.0), PAPER_RETAIN_THRESHOLDS)
 
 
 def _sweep(*lrs):
@@ -117,6 +147,7 @@ class Preset:
     unlearn: dict | None = None            # method -> UnlearnCfg (Table 5, Appendix B.1)
     unlearn_distill: TrainCfg | None = None  # Unlearn-and-Distill (Table 6); None: the `distill` settings
     undo: UndoCfg | None = None                # UNDO's alpha/beta points (Section 5)
+    compare: CompareCfg | None = None          # the method comparison's points (Section 6)
 
     def describe(self) -> dict:
         return asdict(self)
@@ -139,7 +170,8 @@ PRESETS = {
         word_problem_frac=0.1, english_share=0.5,
         unlearn=_unlearn(4, 8, (1e-3, 1e-4), (1e-3, 1e-4), (1e-3, 1e-4), eval_every=4),
         unlearn_distill=TrainCfg(steps=10, batch_size=16, lr=3e-3, min_lr=3e-4, warmup=2, eval_every=10),
-        undo=UndoCfg((0.3, 0.9), grid_alphas=(0.3, 0.9), grid_betas=(0.1, 1.0), eval_every=5)),
+        undo=UndoCfg((0.3, 0.9), grid_alphas=(0.3, 0.9), grid_betas=(0.1, 1.0), eval_every=5),
+        compare=CompareCfg(2, (0.01,), ((1.0, 1.0),), (1.0,), (0.05, 0.3), short_attack=5)),
     ("smoke", "language"): _lang(
         "smoke", "tiny", 64,
         TrainCfg(steps=30, batch_size=8, lr=3e-3, min_lr=3e-4, warmup=5, eval_every=15, checkpoint_every=10),
@@ -147,7 +179,8 @@ PRESETS = {
         AttackCfg(steps=10, lrs=(1e-3, 1e-4), batch_size=4, eval_every=5), n_eval=2048,
         unlearn=_unlearn(4, 4, (1e-3, 1e-4), (1e-3, 1e-4), (1e-3, 1e-4), eval_every=4),
         unlearn_distill=TrainCfg(steps=10, batch_size=8, lr=3e-3, min_lr=3e-4, warmup=2, eval_every=10),
-        undo=UndoCfg((0.3, 0.9), grid_alphas=(0.3, 0.9), grid_betas=(0.1, 1.0), eval_every=5)),
+        undo=UndoCfg((0.3, 0.9), grid_alphas=(0.3, 0.9), grid_betas=(0.1, 1.0), eval_every=5),
+        compare=CompareCfg(2, (0.01,), ((1.0, 1.0),), (1.0,), (0.05, 0.3), short_attack=5)),
     ("cpu", "arithmetic"): _arith(  # one problem per row, rows aligned to problem starts
         "cpu", "small", 16,
         TrainCfg(steps=800, batch_size=128, lr=1e-3, min_lr=1e-4, warmup=50, eval_every=100),
@@ -156,7 +189,9 @@ PRESETS = {
         word_problem_frac=0.0, english_share=0.25,
         unlearn=_unlearn(20, 64, *CPU_ARITH_LRS.values(), eval_every=20),
         unlearn_distill=TrainCfg(steps=300, batch_size=64, lr=1e-3, min_lr=1e-4, warmup=50, eval_every=50),
-        undo=UndoCfg((0.2, 0.4, 0.6, 0.8), grid_alphas=(0.2, 0.8), grid_betas=(0.1, 1.0))),
+        undo=UndoCfg((0.2, 0.4, 0.6, 0.8), grid_alphas=(0.2, 0.8), grid_betas=(0.1, 1.0)),
+        compare=CompareCfg(3, (0.003, 0.01, 0.04), ((0.5, 0.01), (1.0, 1.0), (4.0, 4.0)), (1.0, 3.0, 10.0),
+                           (0.05, 0.13, 0.21), short_attack=10)),
     ("cpu", "language"): _lang(
         "cpu", "small", 128,
         TrainCfg(steps=500, batch_size=16, lr=3e-3, min_lr=3e-4, warmup=50, eval_every=50, weight_decay=0.1),
@@ -165,7 +200,9 @@ PRESETS = {
         unlearn=_unlearn(20, 8, *CPU_LANG_LRS.values(), eval_every=20),
         unlearn_distill=TrainCfg(steps=250, batch_size=8, lr=3e-3, min_lr=3e-4, warmup=50, eval_every=50,
                                  weight_decay=0.1),
-        undo=UndoCfg((0.2, 0.4, 0.6, 0.8), grid_alphas=(0.2, 0.8), grid_betas=(0.1, 1.0))),
+        undo=UndoCfg((0.2, 0.4, 0.6, 0.8), grid_alphas=(0.2, 0.8), grid_betas=(0.1, 1.0)),
+        compare=CompareCfg(3, (0.003, 0.01, 0.04), ((0.5, 0.01), (1.0, 1.0), (4.0, 4.0)), (1.0, 3.0, 10.0),
+                           (0.05, 0.13, 0.21), short_attack=10)),
     ("gpu", "arithmetic"): _arith(
         "gpu", "medium", 128,
         TrainCfg(steps=3000, batch_size=128, lr=1e-3, min_lr=1e-4, warmup=100, eval_every=100),
@@ -173,14 +210,14 @@ PRESETS = {
         AttackCfg(steps=500, lrs=(3e-3, 1e-3, 4e-4, 1e-4, 3e-5), batch_size=32, eval_every=10),
         n_eval=2000, n_train_problems=500_000,
         unlearn=_unlearn(50, 64, *CPU_ARITH_LRS.values(), rmu_steps=200, eval_every=5),
-        undo=UndoCfg((0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8))),
+        undo=UndoCfg((0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)), compare=PAPER_COMPARE),
     ("gpu", "language"): _lang(
         "gpu", "medium", 256,
         TrainCfg(steps=3000, batch_size=64, lr=1e-3, min_lr=1e-4, warmup=100, eval_every=100, weight_decay=0.1),
         TrainCfg(steps=2000, batch_size=64, lr=1e-3, min_lr=1e-4, warmup=100, eval_every=100, weight_decay=0.1),
         AttackCfg(steps=300, lrs=(3e-3, 1e-3, 4e-4, 1e-4, 3e-5), batch_size=8, eval_every=5), n_eval=32768,
         unlearn=_unlearn(50, 16, *CPU_LANG_LRS.values(), rmu_steps=200, eval_every=5),
-        undo=UndoCfg((0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8))),
+        undo=UndoCfg((0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)), compare=PAPER_COMPARE),
     ("paper", "arithmetic"): _arith(  # Tables 2-4, Gemma-2-0.3B
         "paper", "gemma-2-0.3b", 256,
         TrainCfg(steps=1000, batch_size=15, grad_accum=24, lr=4e-4, min_lr=4e-4, warmup=50, eval_every=50),
@@ -192,7 +229,7 @@ PRESETS = {
                          (6e-6, 7e-6, 8e-6, 9e-6, 1e-5, 2e-5, 3e-5, 4e-5), rmu_steps=500, eval_every=1),
         unlearn_distill=TrainCfg(steps=1000, batch_size=15, grad_accum=24, lr=7e-4, min_lr=7e-5, warmup=50,
                                  eval_every=50),
-        undo=UndoCfg(PAPER_UNDO_ALPHAS, eval_every=10)),
+        undo=UndoCfg(PAPER_UNDO_ALPHAS, eval_every=10), compare=PAPER_COMPARE),
     ("paper", "language"): _lang(  # Tables 2-4, Gemma-2-0.1B; 2B tokens / (5 x 80 x 2048) = 2441 steps
         "paper", "gemma-2-0.1b", 2048,
         TrainCfg(steps=2441, batch_size=5, grad_accum=80, lr=4e-4, min_lr=4e-5, warmup=50, weight_decay=0.1,
@@ -204,7 +241,7 @@ PRESETS = {
         unlearn=_unlearn(100, 8, PAPER_LANG_LRS, PAPER_LANG_LRS, PAPER_LANG_LRS, rmu_steps=500, eval_every=10),
         unlearn_distill=TrainCfg(steps=2441, batch_size=4, grad_accum=60, lr=9e-4, min_lr=7e-4, warmup=50,
                                  weight_decay=0.1, eval_every=100),
-        undo=UndoCfg(PAPER_UNDO_ALPHAS, eval_every=10)),
+        undo=UndoCfg(PAPER_UNDO_ALPHAS, eval_every=10), compare=PAPER_COMPARE),
 }
 
 
