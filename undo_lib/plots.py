@@ -194,7 +194,11 @@ def fig7(points, setting: str, higher_is_better: bool, figures_dir, seed: int = 
             ax.plot(front.retain, front.forget, "-o", ms=3, lw=2 if method == "undo" else 1, color=colors[method],
                     label=METHOD_NAMES.get(method, method))
         unit = "accuracy" if higher_is_better else "cross-entropy"
-        ax.set(xlabel=f"Retain {unit}", ylabel=f"Forget {unit}", title=f"{stage} ({setting})")
+        step = int(sub["step"].max()) if "step" in sub else None
+        when = {"before": "before the attack", "short": f"after a short attack ({step} steps)",
+                "long": f"after the long attack ({step} steps)"}.get(stage, stage)
+        ax.set(xlabel=f"Retain {unit} (before the attack)", ylabel=f"Worst-case forget {unit}",
+               title=f"{when} ({setting})")
         ax.legend(fontsize=6)
     fig.tight_layout()
     save(fig, figures_dir, figure_name(f"fig7_{setting}", seed))
