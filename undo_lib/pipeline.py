@@ -152,7 +152,7 @@ class Experiment:
 
     def unlearn_and_distill(self, teacher: Artifact) -> Artifact:
         """Unlearn-and-Distill (Section 4): the unlearned `teacher` distilled into a fresh random init (Table 6)."""
-        return self.distill(teacher, "random", self.preset.unlearn_distill or self.preset.distill)
+        return self.distill(teacher, "random", self.preset.distill_after_unlearning)
 
     def undo(self, teacher: Artifact, alpha: float, beta: float = 0.1, noise_seed: int = 0,
              tolerance: float = 0.05, eval_every: int | None = None) -> Artifact:
@@ -161,7 +161,7 @@ class Experiment:
         (relative cross-entropy, or absolute accuracy points) or the cap of the reference's pretraining steps is
         reached. The steps used (the last logged step) are UNDO's compute. Only retain is graded while it distills."""
         teacher_retain = float(final_metrics({"t": teacher}).loc["t", "retain"])
-        base = self.preset.unlearn_distill or self.preset.distill
+        base = self.preset.distill_after_unlearning
         cfg = replace(base, steps=self.preset.pretrain.steps, eval_every=eval_every or base.eval_every)
         init = {"noised": teacher.key, "alpha": float(alpha), "beta": float(beta), "seed": int(noise_seed)}
         config = self._stage("undo", "forward_kl", "reference", cfg, init, teacher=teacher)
@@ -173,8 +173,8 @@ class Experiment:
     def data_filtering_steps(self) -> float:
         """Data filtering's compute (pretraining the oracle) in UNDO distillation steps: the unit of Fig 5's
         x-axis, S_UNDO / S_DataFiltering, counted in rows seen (the two may use different batch sizes)."""
-        undo = self.preset.unlearn_distill or self.preset.distill
-        return self.preset.pretrain.steps * self.preset.pretrain.rows_per_step / undo.rows_per_step
+        p = self.preset
+        return p.pretrain.steps * p.pretrain.rows_per_step / p.distill_after_unlearning.rows_per_step
 
     def undo_sweep(self, teacher: Artifact) -> dict:
         """{(alpha, beta): Artifact}: UNDO at every point of the preset's UndoCfg, noise seeded by the experiment."""
@@ -202,20 +202,20 @@ class Experiment:
         multiples of it, for UNDIAL); UNDO from MaxEnt's chosen model at one alpha and beta, one point per retain
         threshold. Each is trained once and cached; notebook 02's and 03's runs are reused."""
         c = self.preset.compare
-        out = {}
+        out, chosen = {}, {}
         for method in UNLEARNING:
             sweep = self.unlearn_sweep(method, **({"rmu_retain": rmu_retain} if method == "rmu" else {}))
             lrs, best = sorted(sweep), self.choose(sweep)
+            chosen[method] = best, sweep[best]
             near = sorted(lrs, key=lambda lr: (abs(lrs.index(lr) - lrs.index(best)), lr))[: c.sweep_points or len(lrs)]
             out[method] = {f"lr={lr:g}": sweep[lr] for lr in sorted(near)}
-        maxent = self.unlearn_sweep("max_ent")
-        lr = self.choose(maxent)
+        lr, teacher = chosen["max_ent"]  # MaxEnt's chosen rate (SAM's, RepNoise's) and model (UNDO's start)
         out["sam"] = {f"rho={rho:g}": self.unlearn("sam", lr, rho=rho) for rho in c.sam_rhos}
         out["rep_noise"] = {f"alpha={a:g} beta={b:g}": self.unlearn("rep_noise", lr, alpha=a, beta=b)
                             for a, b in c.rep_noise}
         out["undial"] = {f"lr={lr * k:g}": self.unlearn("undial", lr * k) for k in c.undial_lr_factors}
         eval_every = self.preset.undo.eval_every if self.preset.undo else None
-        out["undo"] = {f"threshold={t:g}": self.undo(maxent[lr], c.undo_alpha, c.undo_beta, self.seed, t, eval_every)
+        out["undo"] = {f"threshold={t:g}": self.undo(teacher, c.undo_alpha, c.undo_beta, self.seed, t, eval_every)
                        for t in c.undo_tolerances}
         return out
 
@@ -304,10 +304,11 @@ class Experiment:
             if objective.name in UNLEARNING + BASELINES:
                 batch["forget"] = batch["source"] == 0  # unlearning mixtures list the forget stream first
             return batch
+        stop = config.get("stop")  # UNDO's stop rule needs only its own metric graded
         metrics = train(model, objective, batches,
                         cfg, teacher=teacher, checkpoint=path / "checkpoint.pt",
-                        evaluate=self.evaluator.only(config["stop"]["metric"]) if config.get("stop") else self.evaluator,
-                        stop=recovered(config["stop"]) if config.get("stop") else None, sam_rho=config.get("sam_rho", 0.0),
+                        evaluate=self.evaluator.only(stop["metric"]) if stop else self.evaluator,
+                        stop=recovered(stop) if stop else None, sam_rho=config.get("sam_rho", 0.0),
                         desc=f"{config['kind']} {self._describe(config)} ({self.setting})", accelerator=acc)
         if acc.is_main_process:
             self.store.finish(config["kind"], config, model=model, metrics=metrics)

@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .attack import worst_case
 from .store import upsert_csv
 
 
@@ -49,7 +50,6 @@ def stage_points(curves: pd.DataFrame, short_step: int, higher_is_better: bool) 
     attack (the first graded step at or after `short_step`) and at the end of the long one.
 
     Returns tidy (method, model, stage, step, retain, forget), stage in "before", "short", "long"."""
-    from .attack import worst_case
     worst = worst_case(curves, higher_is_better)
     graded = sorted(worst.step.unique())
     short = next((s for s in graded if s >= short_step), graded[-1])

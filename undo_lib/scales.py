@@ -149,6 +149,11 @@ class Preset:
     undo: UndoCfg | None = None                # UNDO's alpha/beta points (Section 5)
     compare: CompareCfg | None = None          # the method comparison's points (Section 6)
 
+    @property
+    def distill_after_unlearning(self) -> TrainCfg:
+        """Unlearn-and-Distill's and UNDO's distillation settings: `unlearn_distill`, else oracle matching's."""
+        return self.unlearn_distill or self.distill
+
     def describe(self) -> dict:
         return asdict(self)
 
