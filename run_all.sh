@@ -47,7 +47,9 @@ run_notebooks() {
   local start=$SECONDS
   for nb in notebooks/[0-9][0-9]_*.ipynb; do
     echo "== $nb (scale $scale) =="
+    local nb_start=$SECONDS
     "$PY" -m papermill "$nb" "build/$scale/$(basename "$nb")" -k python3 --cwd notebooks --log-output -p scale "$scale" "${params[@]}"
+    echo "== $nb done in $((SECONDS - nb_start)) s =="
   done
   "$PY" -m undo_lib.claims "$scale"
   echo "== all notebooks at scale $scale in $((SECONDS - start)) s; figures in figures/, results in results/$scale/ =="

@@ -64,6 +64,21 @@ def test_relearning_results_are_cached(tmp_path):
     assert 0 < exp.attack_passes()
 
 
+def test_forget_only_attack_grades_retain_at_the_start_and_reuses_a_full_attack(tmp_path):
+    exp = Experiment("smoke", "language", 0, store_root=tmp_path)
+    ref, oracle = exp.pretrain("reference"), exp.pretrain("oracle")
+    lean = exp.relearn({"Oracle": oracle})
+    assert set(lean[lean.step == 0].metric) == {"retain", "forget"}
+    assert set(lean[lean.step > 0].metric) == {"forget"}
+    full = exp.relearn({"Oracle": oracle}, forget_only=False)  # a different artifact: grading retain throughout was asked for
+    assert len(list(tmp_path.glob("relearn-*/DONE"))) == 2
+    forget = lambda t: t[t.metric == "forget"].reset_index(drop=True)  # noqa: E731
+    pd.testing.assert_frame_equal(forget(lean), forget(full))  # grading does not change the attack
+    exp.relearn({"Reference": ref}, forget_only=False)
+    assert exp.relearn({"Reference": ref}).metric.eq("retain").sum() > len(exp.preset.attack.lrs)
+    assert len(list(tmp_path.glob("relearn-*/DONE"))) == 3  # the fully graded attack served the lean request
+
+
 def test_paper_scale_fails_clearly_without_the_hub(offline):
     exp = Experiment("paper", "language", 0)
     with pytest.raises(RuntimeError, match="Hugging Face hub"):

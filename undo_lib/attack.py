@@ -7,6 +7,8 @@ rate after `warmup` steps, gradient clipping), grading retain and forget every `
 Two paths compute the same curves: `relearn_sweep_batched` trains the K learning rates in one pass, the model's
 parameters stacked along a leading K dimension (torch.func.functional_call under vmap, Adam written out over the
 stack); `relearn_sweep_sequential` trains K deep copies one after the other with torch.optim.AdamW.
+Both grade every set of the evaluator at step 0 and, after it, the sets of `later` (default: all of them again);
+figures that read only the worst-case forget curve pass `later=evaluator.only("forget")`, half the grading.
 """
 import copy
 from dataclasses import dataclass
@@ -52,16 +54,17 @@ def _rows(lrs, step, metrics):
             for name, values in metrics.items() for k, lr in enumerate(lrs)]
 
 
-def relearn_sweep_sequential(model, batches, evaluator, cfg: AttackCfg, desc="relearn") -> pd.DataFrame:
+def relearn_sweep_sequential(model, batches, evaluator, cfg: AttackCfg, desc="relearn", later=None) -> pd.DataFrame:
     """Tidy (lr, step, metric, value): one deep copy of `model` fine-tuned per learning rate."""
-    device, rows = _device(), []
+    device, rows, later = _device(), [], later or evaluator
     for lr in tqdm(cfg.lrs, desc=desc, leave=False):
         m = copy.deepcopy(model).to(device).train()
         opt = torch.optim.AdamW(m.parameters(), lr=lr, betas=ADAM_BETAS, eps=ADAM_EPS, weight_decay=0.0)
         for step in range(cfg.steps + 1):
             if step % cfg.eval_every == 0 or step == cfg.steps:
                 m.eval()
-                rows += _rows([lr], step, {k: torch.tensor([v]) for k, v in evaluator(m).items()})
+                grade = evaluator if step == 0 else later
+                rows += _rows([lr], step, {k: torch.tensor([v]) for k, v in grade(m).items()})
                 m.train()
             if step == cfg.steps:
                 break
@@ -75,9 +78,9 @@ def relearn_sweep_sequential(model, batches, evaluator, cfg: AttackCfg, desc="re
     return pd.DataFrame(rows)
 
 
-def relearn_sweep_batched(model, batches, evaluator, cfg: AttackCfg, desc="relearn") -> pd.DataFrame:
+def relearn_sweep_batched(model, batches, evaluator, cfg: AttackCfg, desc="relearn", later=None) -> pd.DataFrame:
     """Tidy (lr, step, metric, value): all K learning rates in one vmapped pass over stacked parameters."""
-    device, rows, K = _device(), [], len(cfg.lrs)
+    device, rows, K, later = _device(), [], len(cfg.lrs), later or evaluator
     model = copy.deepcopy(model).to(device).eval()
     params = {n: p.detach().unsqueeze(0).repeat(K, *[1] * p.dim()).requires_grad_()
               for n, p in model.named_parameters()}
@@ -96,7 +99,8 @@ def relearn_sweep_batched(model, batches, evaluator, cfg: AttackCfg, desc="relea
         if step % cfg.eval_every == 0 or step == cfg.steps:
             with torch.no_grad():
                 detached = {n: p.detach() for n, p in params.items()}
-                rows += _rows(cfg.lrs, step, evaluator.grade(lambda i, m: logits_all(detached, buffers, i, m), device))
+                grade = evaluator if step == 0 else later
+                rows += _rows(cfg.lrs, step, grade.grade(lambda i, m: logits_all(detached, buffers, i, m), device))
         if step == cfg.steps:
             break
         batch = {k: v.to(device) for k, v in batches(step).items()}
@@ -117,14 +121,16 @@ def relearn_sweep_batched(model, batches, evaluator, cfg: AttackCfg, desc="relea
     return pd.DataFrame(rows)
 
 
-def relearn_attack(models: dict, batches, evaluator, cfg: AttackCfg, batched: bool | None = None) -> pd.DataFrame:
-    """Attack every model of {label: model}; tidy (model, lr, step, metric, value).
+def relearn_attack(models: dict, batches, evaluator, cfg: AttackCfg, batched: bool | None = None,
+                   later=None) -> pd.DataFrame:
+    """Attack every model of {label: model}; tidy (model, lr, step, metric, value). `later`: the evaluator after
+    step 0 (default `evaluator`).
 
     batched=None picks the batched sweep on a GPU and the sequential one on a CPU, where vmap over a small model
     is slower than K plain runs (benchmarks/bench.py measures both)."""
     batched = torch.cuda.is_available() if batched is None else batched
     sweep = relearn_sweep_batched if batched else relearn_sweep_sequential
-    frames = [sweep(m, batches, evaluator, cfg, desc=f"relearn {label}").assign(model=label)
+    frames = [sweep(m, batches, evaluator, cfg, desc=f"relearn {label}", later=later).assign(model=label)
               for label, m in models.items()]
     return pd.concat(frames, ignore_index=True)[["model", "lr", "step", "metric", "value"]]
 
