@@ -256,3 +256,16 @@ def test_method_comparison_reuses_the_cached_runs(tmp_path):
     assert sorted(p.name for p in tmp_path.glob("smoke/*")) == before
     assert {m: {k: a.key for k, a in v.items()} for m, v in again.items()} == \
         {m: {k: a.key for k, a in v.items()} for m, v in models.items()}
+
+
+def test_side_by_side_attacks_match_one_after_the_other(tmp_path, monkeypatch):
+    from undo_lib import parallel
+    curves = {}
+    for workers in ("1", "2"):
+        monkeypatch.setenv("UNDO_WORKERS", workers)
+        exp = Experiment("smoke", "language", 0, store_root=tmp_path / workers)
+        models = {"Reference": exp.pretrain("reference"), "Oracle": exp.pretrain("oracle")}
+        curves[workers] = exp.relearn(models)
+    pd.testing.assert_frame_equal(curves["1"], curves["2"], atol=1e-4)  # worker processes run one thread each
+    with pytest.raises(ValueError, match="unlearning method must be one of"):  # a worker's error reaches the caller
+        parallel.run(exp, [("unlearn", ("forgetting", 1e-3), {})] * 2)

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import repo_path
+from . import parallel, repo_path
 from .attack import relearn_attack
 from .data import arithmetic, language
 from .data.mixture import Mixture, documents_stream, problems_stream, stable_seed, text_stream
@@ -28,7 +28,7 @@ from .noise import shrink_perturb
 from .objectives import BASELINES, UNLEARNING, make_objective
 from .scales import UNLEARN_PARAMS, preset, rmu_layers
 from .results import final_metrics, load_results, save_results, stage_curves, sweep_curves  # noqa: F401 (re-exported)
-from .store import Artifact, Store
+from .store import Artifact, Store, config_key
 from .train import TrainCfg, train
 
 DATA_SEED = 42  # the paper's fixed seed for data sampling; the experiment seed varies initializations and batches
@@ -160,6 +160,11 @@ class Experiment:
         teacher into the damaged copy until its retain performance is within `tolerance` of the teacher's
         (relative cross-entropy, or absolute accuracy points) or the cap of the reference's pretraining steps is
         reached. The steps used (the last logged step) are UNDO's compute. Only retain is graded while it distills."""
+        return self.run_stage(self.undo_config(teacher, alpha, beta, noise_seed, tolerance, eval_every))
+
+    def undo_config(self, teacher: Artifact, alpha: float, beta: float = 0.1, noise_seed: int = 0,
+                    tolerance: float = 0.05, eval_every: int | None = None) -> dict:
+        """The stage config of `undo`."""
         teacher_retain = float(final_metrics({"t": teacher}).loc["t", "retain"])
         base = self.preset.distill_after_unlearning
         cfg = replace(base, steps=self.preset.pretrain.steps, eval_every=eval_every or base.eval_every)
@@ -167,7 +172,7 @@ class Experiment:
         config = self._stage("undo", "forward_kl", "reference", cfg, init, teacher=teacher)
         config["stop"] = {"metric": "retain", "teacher": teacher_retain, "tolerance": tolerance,
                           "higher_is_better": self.higher_is_better}
-        return self.run_stage(config)
+        return config
 
     @property
     def data_filtering_steps(self) -> float:
@@ -178,8 +183,9 @@ class Experiment:
 
     def undo_sweep(self, teacher: Artifact) -> dict:
         """{(alpha, beta): Artifact}: UNDO at every point of the preset's UndoCfg, noise seeded by the experiment."""
-        u = self.preset.undo
-        return {(a, b): self.undo(teacher, a, b, self.seed, u.tolerance, u.eval_every) for a, b in u.points()}
+        u, points = self.preset.undo, self.preset.undo.points()
+        configs = [self.undo_config(teacher, a, b, self.seed, u.tolerance, u.eval_every) for a, b in points]
+        return dict(zip(points, self.run_stages(configs, "UNDO students")))
 
     def relearn_undo(self, students: dict, unlearned: Artifact, oracle: Artifact) -> pd.DataFrame:
         """`relearn` for {(alpha, beta): Artifact} plus the Unlearn and Data Filtering baselines; tidy
@@ -210,14 +216,17 @@ class Experiment:
             near = sorted(lrs, key=lambda lr: (abs(lrs.index(lr) - lrs.index(best)), lr))[: c.sweep_points or len(lrs)]
             out[method] = {f"lr={lr:g}": sweep[lr] for lr in sorted(near)}
         lr, teacher = chosen["max_ent"]  # MaxEnt's chosen rate (SAM's, RepNoise's) and model (UNDO's start)
-        out["sam"] = {f"rho={rho:g}": self.unlearn("sam", lr, rho=rho) for rho in c.sam_rhos}
-        out["rep_noise"] = {f"alpha={a:g} beta={b:g}": self.unlearn("rep_noise", lr, alpha=a, beta=b)
-                            for a, b in c.rep_noise}
-        out["undial"] = {f"lr={lr * k:g}": self.unlearn("undial", lr * k) for k in c.undial_lr_factors}
         eval_every = self.preset.undo.eval_every if self.preset.undo else None
-        out["undo"] = {f"threshold={t:g}": self.undo(teacher, c.undo_alpha, c.undo_beta, self.seed, t, eval_every)
-                       for t in c.undo_tolerances}
-        return out
+        configs = {
+            "sam": {f"rho={rho:g}": self.unlearn_config("sam", lr, rho=rho) for rho in c.sam_rhos},
+            "rep_noise": {f"alpha={a:g} beta={b:g}": self.unlearn_config("rep_noise", lr, alpha=a, beta=b)
+                          for a, b in c.rep_noise},
+            "undial": {f"lr={lr * k:g}": self.unlearn_config("undial", lr * k) for k in c.undial_lr_factors},
+            "undo": {f"threshold={t:g}": self.undo_config(teacher, c.undo_alpha, c.undo_beta, self.seed, t, eval_every)
+                     for t in c.undo_tolerances}}
+        trained = iter(self.run_stages([cfg for points in configs.values() for cfg in points.values()],
+                                       "Section 6's baselines and UNDO"))
+        return {**out, **{method: {label: next(trained) for label in points} for method, points in configs.items()}}
 
     def unlearn(self, method: str, lr: float, model: Artifact | None = None, rmu_retain: bool = True,
                 **overrides) -> Artifact:
@@ -227,6 +236,11 @@ class Experiment:
         Hyperparameters from Table 5 (scales.UNLEARN_PARAMS), replaced by `overrides` (e.g. rho=0.02); RMU trains
         only the MLP down-projections of its layers, with its retain term on unless rmu_retain=False (the authors'
         setting for these experiments). The baselines run MaxEnt's number of steps and batch size."""
+        return self.run_stage(self.unlearn_config(method, lr, model, rmu_retain, **overrides))
+
+    def unlearn_config(self, method: str, lr: float, model: Artifact | None = None, rmu_retain: bool = True,
+                       **overrides) -> dict:
+        """The stage config of `unlearn`."""
         if method not in UNLEARNING + BASELINES:
             raise ValueError(f"unlearning method must be one of {UNLEARNING + BASELINES}, got {method!r}")
         model = model or self.pretrain("reference")
@@ -247,11 +261,12 @@ class Experiment:
         if sam_rho is not None:
             config["sam_rho"] = float(sam_rho)
         config.update(objective_params=params, trainable=trainable)
-        return self.run_stage(config)
+        return config
 
     def unlearn_sweep(self, method: str, **kw) -> dict:
         """{lr: Artifact} over the method's learning-rate sweep (Appendix B.1); `kw` as for `unlearn`."""
-        return {lr: self.unlearn(method, lr, **kw) for lr in self.preset.unlearn[method].lrs}
+        lrs = self.preset.unlearn[method].lrs
+        return dict(zip(lrs, self.run_stages([self.unlearn_config(method, lr, **kw) for lr in lrs], f"{method} sweep")))
 
     @property
     def chance(self) -> float:
@@ -270,6 +285,13 @@ class Experiment:
             t = tradeoff_scores(sweep_curves(sweep), self.chance).reset_index()
             frames.append(t.assign(method=method, chosen=np.isclose(t.lr, self.choose(sweep))))
         return pd.concat(frames, ignore_index=True).set_index(["method", "lr"])
+
+    def run_stages(self, configs: list, desc: str = "stages") -> list:
+        """`run_stage` for each of several independent configs; those not yet stored side by side (parallel.run)."""
+        missing = list({self.store.folder(c["kind"], c): c for c in configs
+                        if not self.store.find(c["kind"], c)}.values())
+        parallel.run(self, [("run_stage", (c,), {}) for c in missing], desc)
+        return [self.run_stage(c) for c in configs]
 
     def run_stage(self, config: dict) -> Artifact:
         """Train the stage `config` describes, or return it from the store."""
@@ -341,20 +363,18 @@ class Experiment:
     def relearn(self, models: dict, batched: bool | None = None, desc: str = "", forget_only: bool = True
                 ) -> pd.DataFrame:
         """Relearning attack on every {label: Artifact}; tidy (model, lr, step, metric, value), cached per model.
+        Models not yet attacked are attacked side by side (parallel.run) when there are several.
 
         forget_only (default): grade retain at step 0 only and forget throughout, half the grading; every figure
         reads only forget during the attack. False grades both throughout, as the paper's Table 4 runs did. An
         attack stored with both metrics throughout serves a forget_only request too."""
+        self._attack_missing(models, batched, desc, forget_only)
         cfg, mixture = self.preset.attack, self.mixture("attack")
         data_seed = stable_seed("relearn", self.seed)
         frames = []
         for label, artifact in models.items():
-            config = {"kind": "relearn", "base": self._base(), "target": artifact.key, "attack": asdict(cfg),
-                      "mixture": mixture.describe()}
+            config = self._attack_config(artifact, forget_only)
             found = self.store.find("relearn", config)
-            if forget_only and not found:
-                config["graded_after_start"] = ["forget"]  # a different artifact from the fully graded attack
-                found = self.store.find("relearn", config)
             if not found:
                 self.store.begin("relearn", config)
                 later = self.evaluator.only("forget") if forget_only else None
@@ -365,9 +385,30 @@ class Experiment:
             frames.append(found.metrics.assign(model=label))
         return pd.concat(frames, ignore_index=True)[["model", "lr", "step", "metric", "value"]]
 
+    def _attack_config(self, artifact: Artifact, forget_only: bool) -> dict:
+        """The config of the stored attack on `artifact` that serves the request, or of the one to run."""
+        config = {"kind": "relearn", "base": self._base(), "target": artifact.key, "attack": asdict(self.preset.attack),
+                  "mixture": self.mixture("attack").describe()}
+        if forget_only and not self.store.find("relearn", config):
+            config["graded_after_start"] = ["forget"]  # a different artifact from the fully graded attack
+        return config
+
+    def _attack_missing(self, models: dict, batched, desc: str, forget_only: bool):
+        """Attack, side by side, the models of {label: Artifact} that have no stored attack (each one once)."""
+        missing = {}
+        for label, artifact in models.items():
+            config = self._attack_config(artifact, forget_only)
+            if not self.store.find("relearn", config):
+                missing.setdefault(config_key(config), (label, artifact))
+        if len(missing) > 1:
+            parallel.run(self, [("relearn", ({label: a}, batched, desc, forget_only), {})
+                                for label, a in missing.values()], f"{desc}attacks")
+
     def relearn_by_method(self, models: dict, batched: bool | None = None, forget_only: bool = True) -> pd.DataFrame:
         """`relearn` for {method: {label: Artifact}}; tidy (method, model, lr, step, metric, value). A model shared
         by several methods (the oracle) is attacked once and reused from the store."""
+        self._attack_missing({f"{k} {label}": a for k, m in models.items() for label, a in m.items()}, batched, "",
+                             forget_only)
         return pd.concat([self.relearn(m, batched, f"{k} ", forget_only).assign(method=k) for k, m in models.items()],
                          ignore_index=True)[
             ["method", "model", "lr", "step", "metric", "value"]]
