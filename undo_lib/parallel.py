@@ -5,7 +5,9 @@ about 1.35x sooner than the same two one after the other at two threads (languag
 `run` hands a list of independent calls (UNDO's students, the attacks on several models) to a pool of worker
 processes, one per core, each with an equal share of the threads. Each worker keeps its own `Experiment` per
 (scale, setting, seed, store), so data are built once per worker. Results land in the store, where the caller then
-finds them; nothing is returned. On a GPU, with one core, or with UNDO_WORKERS=1, the calls run here, in order.
+finds them; nothing is returned. Workers' progress bars go to the terminal that started the notebook (papermill's
+log with --log-output); the notebook shows one bar for the batch. On a GPU, with one core, or with UNDO_WORKERS=1,
+the calls run here, in order.
 """
 import multiprocessing
 import os
@@ -26,7 +28,6 @@ def workers() -> int:
 
 def _init_worker(threads: int):
     torch.set_num_threads(threads)
-    os.environ["TQDM_DISABLE"] = "1"  # the parent shows one bar for the whole batch of calls
 
 
 def _call(spec: tuple, method: str, args: tuple, kwargs: dict):
