@@ -28,7 +28,7 @@ from .noise import shrink_perturb
 from .objectives import BASELINES, UNLEARNING, make_objective
 from .scales import UNLEARN_PARAMS, preset, rmu_layers
 from .results import final_metrics, load_results, save_results, stage_curves, sweep_curves  # noqa: F401 (re-exported)
-from .store import Artifact, Store, config_key
+from .store import Artifact, Store
 from .train import TrainCfg, train
 
 DATA_SEED = 42  # the paper's fixed seed for data sampling; the experiment seed varies initializations and batches
@@ -399,7 +399,7 @@ class Experiment:
         for label, artifact in models.items():
             config = self._attack_config(artifact, forget_only)
             if not self.store.find("relearn", config):
-                missing.setdefault(config_key(config), (label, artifact))
+                missing.setdefault(self.store.folder("relearn", config), (label, artifact))
         if len(missing) > 1:
             parallel.run(self, [("relearn", ({label: a}, batched, desc, forget_only), {})
                                 for label, a in missing.values()], f"{desc}attacks")
