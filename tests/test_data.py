@@ -89,3 +89,12 @@ def test_rows_of_a_problem_stream_begin_with_a_problem(digits_tokenizer):
     rows = Mixture("m", [(stream, 1)], seq_len=12).batch(0, 64, seed=0)["input_ids"]
     assert (rows[:, 0] == digits_tokenizer.bos_token_id).all()
     assert len(stream.starts) == 500
+
+
+def test_encode_gives_the_tokenizers_ids_for_repeated_and_unicode_texts():
+    from undo_lib.data.mixture import encode
+    tok = embedded_tokenizer()
+    texts = ["12 + 7 = ", "19", "12 + 7 = ", "", "한국어 문장입니다.\nA line.", "19"]
+    assert encode(tok, texts) == tok(texts, add_special_tokens=False)["input_ids"]
+    problems = arithmetic.problems(arithmetic.RETAIN_OPS, 300, "train", 0.5, 0)
+    assert encode(tok, [p for p, _ in problems]) == tok([p for p, _ in problems], add_special_tokens=False)["input_ids"]

@@ -7,6 +7,7 @@ resumed run, or another process of a multi-process run, sees exactly the batches
 run would.
 """
 import hashlib
+import itertools
 from dataclasses import dataclass
 
 import torch
@@ -33,20 +34,33 @@ def text_stream(name: str, text: str, tokenizer) -> TokenStream:
     return TokenStream(name, torch.tensor(ids, dtype=torch.long))
 
 
+def encode(tokenizer, texts) -> list[list[int]]:
+    """Token ids of each text (no special tokens), as tokenizer(texts)["input_ids"] gives them, in a fraction of its
+    time: each distinct text is encoded once (100,000 arithmetic problems have ~4,000 distinct prompts) by the
+    fast tokenizer's own batch encoder, skipping the per-row Python wrapping of transformers."""
+    unique = list(dict.fromkeys(texts))
+    encoded = tokenizer.backend_tokenizer.encode_batch(unique, add_special_tokens=False)
+    ids = {text: e.ids for text, e in zip(unique, encoded)}
+    return [ids[text] for text in texts]
+
+
+def _joined(rows) -> torch.Tensor:
+    return torch.tensor(list(itertools.chain.from_iterable(rows)), dtype=torch.long)
+
+
 def documents_stream(name: str, docs, tokenizer) -> TokenStream:
     """Documents joined as <bos> doc <eos> <bos> doc <eos> ..."""
-    encoded = tokenizer(list(docs), add_special_tokens=False)["input_ids"]
-    ids = [i for doc in encoded for i in [tokenizer.bos_token_id, *doc, tokenizer.eos_token_id]]
-    return TokenStream(name, torch.tensor(ids, dtype=torch.long))
+    bos, eos = tokenizer.bos_token_id, tokenizer.eos_token_id
+    return TokenStream(name, _joined([bos, *doc, eos] for doc in encode(tokenizer, list(docs))))
 
 
 def problems_stream(name: str, problems, tokenizer) -> TokenStream:
     """Problems joined as <bos> prompt answer <eos> ..., prompt and answer encoded apart exactly as in evaluation."""
-    prompts = tokenizer([p for p, _ in problems], add_special_tokens=False)["input_ids"]
-    answers = tokenizer([a for _, a in problems], add_special_tokens=False)["input_ids"]
-    ids = torch.tensor([i for p, a in zip(prompts, answers)
-                        for i in [tokenizer.bos_token_id, *p, *a, tokenizer.eos_token_id]], dtype=torch.long)
-    starts = (ids == tokenizer.bos_token_id).nonzero().squeeze(1)
+    problems = list(problems)
+    prompts, answers = encode(tokenizer, [p for p, _ in problems]), encode(tokenizer, [a for _, a in problems])
+    bos, eos = tokenizer.bos_token_id, tokenizer.eos_token_id
+    ids = _joined([bos, *p, *a, eos] for p, a in zip(prompts, answers))
+    starts = (ids == bos).nonzero().squeeze(1)
     return TokenStream(name, ids, starts)
 
 
