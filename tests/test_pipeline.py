@@ -174,6 +174,8 @@ def test_undo_noises_the_teacher_and_distills_until_recovered(tmp_path):
     start = {a: r.metrics.query("step == 0 and metric == 'retain'")["value"].item() for a, r in runs.items()}
     assert abs(start[0.0] - target) < 1e-4 and start[0.0] < start[0.5] < start[1.0]
     assert runs[0.0].metrics.step.max() == 2  # already recovered: stops at its first evaluation
+    seen, outputs = exp._shared_teacher  # the students shared the teacher's outputs: one entry per step taken
+    assert seen[0] == teacher.key and len(outputs) == max(r.metrics.step.max() for r in runs.values())
 
 
 @pytest.mark.parametrize("method, params", [("sam", {"rho": 0.05}), ("rep_noise", {}), ("undial", {})])

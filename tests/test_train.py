@@ -157,3 +157,35 @@ def test_the_loop_feeds_each_baseline_what_it_needs(tiny_model, digits_tokenizer
     m = train(tiny_model, objective, batches, TrainCfg(steps=3, batch_size=8, lr=1e-3, warmup=0), teacher=teacher)
     assert m[m.metric == "loss"]["value"].map(math.isfinite).all()
     assert all(not layer.mlp._forward_hooks for layer in tiny_model.model.layers)
+
+
+def test_students_sharing_teacher_outputs_train_as_if_each_ran_the_teacher(tiny_model, digits_tokenizer):
+    """UNDO's students share the teacher's outputs: the second student runs no teacher forward, and both end at the
+    weights of students that ran the teacher themselves."""
+    import copy
+    from undo_lib.objectives import make_objective
+    mix, kl = _mixture(len(digits_tokenizer)), make_objective("forward_kl")
+    teacher = copy.deepcopy(tiny_model)
+    with torch.no_grad():
+        for p in teacher.parameters():
+            p.add_(0.05 * torch.randn(p.shape, generator=torch.Generator().manual_seed(p.numel())))
+    calls = []
+    teacher.model.register_forward_hook(lambda *a: calls.append(1))
+    cfg = TrainCfg(steps=6, batch_size=4, grad_accum=2, lr=1e-2, warmup=0)
+
+    def student(shared, k):
+        s = copy.deepcopy(tiny_model)
+        torch.manual_seed(k)
+        with torch.no_grad():
+            for p in s.parameters():
+                p.mul_(0.5)
+        train(s, kl, lambda step: mix.batch(step, cfg.rows_per_step, 0), cfg, teacher=teacher, teacher_outputs=shared)
+        return s
+    plain = [student(None, k) for k in (0, 1)]
+    assert len(calls) == 24  # 6 steps x 2 micro-batches, for each student
+    shared = {}
+    first, second = student(shared, 0), student(shared, 1)
+    assert len(calls) == 36 and len(shared) == 12  # the second student ran no teacher forward
+    for a, b in zip((first, second), plain):
+        for p, q in zip(a.parameters(), b.parameters()):
+            assert torch.equal(p, q)

@@ -72,12 +72,18 @@ def mlp_outputs(model):
             h.remove()
 
 
-def logit_lens(model, hidden: torch.Tensor) -> torch.Tensor:
-    """Read a residual-stream state [B, T, D] out as logits [B, T, V]: the final norm, the output layer and
-    Gemma-2's final logit soft-capping, as for the last layer's output."""
-    logits = model.lm_head(model.model.norm(hidden))
+def readout(model, final_hidden: torch.Tensor) -> torch.Tensor:
+    """Logits [B, T, V] from the final, normed hidden state [B, T, D] (the base model's last_hidden_state): the
+    output layer and Gemma-2's final logit soft-capping, as the model's own forward applies them."""
+    logits = model.lm_head(final_hidden)
     cap = model.config.final_logit_softcapping
     return torch.tanh(logits / cap) * cap if cap else logits
+
+
+def logit_lens(model, hidden: torch.Tensor) -> torch.Tensor:
+    """Read a residual-stream state [B, T, D] out as logits [B, T, V]: the final norm, then `readout`, as for the
+    last layer's output."""
+    return readout(model, model.model.norm(hidden))
 
 
 def forward_with_internals(net, model, input_ids, attention_mask) -> SimpleNamespace:

@@ -32,6 +32,7 @@ from .store import Artifact, Store
 from .train import TrainCfg, train
 
 DATA_SEED = 42  # the paper's fixed seed for data sampling; the experiment seed varies initializations and batches
+TEACHER_OUTPUTS_BYTES = 2**30  # a stage's teacher outputs are kept for the next student only up to this size
 
 
 def mixtures(setting: str, english_share: float = 0.75) -> dict:
@@ -63,6 +64,7 @@ class Experiment:
         self.preset = preset(scale, setting)
         self.scale, self.setting, self.seed = scale, setting, int(seed)
         self.store = Store(store_root or default_store(scale))
+        self._shared_teacher = (None, None)  # (what a stage's teacher saw, its outputs): see teacher_outputs
 
     def __repr__(self):
         return f"Experiment(scale={self.scale!r}, setting={self.setting!r}, seed={self.seed})"
@@ -331,11 +333,25 @@ class Experiment:
                         cfg, teacher=teacher, checkpoint=path / "checkpoint.pt",
                         evaluate=self.evaluator.only(stop["metric"]) if stop else self.evaluator,
                         stop=recovered(stop) if stop else None, sam_rho=config.get("sam_rho", 0.0),
+                        teacher_outputs=self.teacher_outputs(config, objective, cfg),
                         desc=f"{config['kind']} {self._describe(config)} ({self.setting})", accelerator=acc)
         if acc.is_main_process:
             self.store.finish(config["kind"], config, model=model, metrics=metrics)
         acc.wait_for_everyone()
         return self.store.find(config["kind"], config)
+
+    def teacher_outputs(self, config: dict, objective, cfg: TrainCfg) -> dict | None:
+        """The teacher outputs (train's `teacher_outputs`) a stage shares with the stages before it in this process
+        that had the same teacher and batches: UNDO's students, one after another in a worker, run the teacher once
+        per batch. One teacher is kept at a time; None when the objective reads no teacher logits or the outputs of
+        every step would pass TEACHER_OUTPUTS_BYTES (e.g. at scale gpu)."""
+        size = cfg.steps * cfg.rows_per_step * self.preset.seq_len * MODEL_PRESETS[self.preset.model].hidden_size * 4
+        if objective.teacher != "logits" or size > TEACHER_OUTPUTS_BYTES:
+            return None
+        seen = (config["teacher"], config["kind"], config["mixture_name"], cfg.batch_size, cfg.grad_accum)
+        if self._shared_teacher[0] != seen:
+            self._shared_teacher = (seen, {})
+        return self._shared_teacher[1]
 
     @staticmethod
     def _describe(config: dict) -> str:

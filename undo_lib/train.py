@@ -16,7 +16,7 @@ from accelerate import Accelerator
 from tqdm.auto import tqdm
 from transformers import get_constant_schedule_with_warmup, get_cosine_with_min_lr_schedule_with_warmup
 
-from .models import forward_with_internals
+from .models import forward_with_internals, readout
 
 SCHEDULES = ("cosine", "constant")
 
@@ -66,7 +66,8 @@ def _save_checkpoint(path: Path, state: dict):
 
 
 def train(model, objective, batches, cfg: TrainCfg, *, teacher=None, evaluate=None, checkpoint=None,
-          desc: str = "train", accelerator: Accelerator | None = None, stop=None, sam_rho: float = 0.0) -> pd.DataFrame:
+          desc: str = "train", accelerator: Accelerator | None = None, stop=None, sam_rho: float = 0.0,
+          teacher_outputs: dict | None = None) -> pd.DataFrame:
     """Train `model` in place and return its tidy metrics (step, metric, value).
 
     batches: step -> {"input_ids", "attention_mask"} with cfg.rows_per_step rows (a pure function of step).
@@ -80,6 +81,9 @@ def train(model, objective, batches, cfg: TrainCfg, *, teacher=None, evaluate=No
         distill-until-recovered). The last logged step is then the number of steps used.
     sam_rho: > 0 makes every step sharpness-aware (Foret et al., 2021): the gradient is taken again at
         theta + rho * g / |g| (g over all micro-batches) and applied at theta. The logged loss is the one at theta.
+    teacher_outputs: a dict kept across stages that share the teacher and the batches (UNDO's students):
+        (step, micro-batch) -> the teacher's final hidden state [B, T, D], filled on first use; the teacher's logits
+        are read out of it (models.readout), so the teacher runs once per batch however many students it teaches.
     """
     acc = accelerator or Accelerator()
     world, rank = acc.num_processes, acc.process_index
@@ -119,7 +123,15 @@ def train(model, objective, batches, cfg: TrainCfg, *, teacher=None, evaluate=No
         model.train()
         return step > 0 and stop is not None and bool(stop(metrics))
 
-    def accumulate(batch) -> float:
+    def teacher_logits(mb, key):
+        if teacher_outputs is None:
+            return forward(teacher, mb).logits
+        if key not in teacher_outputs:
+            teacher_outputs[key] = teacher.model(input_ids=mb["input_ids"], attention_mask=mb["attention_mask"]
+                                                 ).last_hidden_state
+        return readout(teacher, teacher_outputs[key])
+
+    def accumulate(batch, step) -> float:
         """Gradients of the objective over every micro-batch of `batch`, summed into .grad; the mean loss."""
         total = torch.zeros((), device=acc.device)
         for micro in range(cfg.grad_accum):
@@ -127,11 +139,10 @@ def train(model, objective, batches, cfg: TrainCfg, *, teacher=None, evaluate=No
             mb = {k: v[lo: lo + cfg.batch_size // world].to(acc.device) for k, v in batch.items()}
             if teacher is not None:
                 with torch.no_grad():
-                    out = forward(teacher, mb)
                     if wants == "hidden":
-                        mb["teacher_hidden"] = out.hidden_states[layer + 1]
+                        mb["teacher_hidden"] = forward(teacher, mb).hidden_states[layer + 1]
                     else:
-                        mb["teacher_logits"] = out.logits
+                        mb["teacher_logits"] = teacher_logits(mb, (step, micro))
             loss = objective(forward(model, mb), mb) / cfg.grad_accum
             acc.backward(loss)
             total += loss.detach()
@@ -144,7 +155,7 @@ def train(model, objective, batches, cfg: TrainCfg, *, teacher=None, evaluate=No
                disable=not acc.is_main_process, leave=False)
     for step in bar:
         batch = batches(step)
-        total = accumulate(batch)
+        total = accumulate(batch, step)
         if not math.isfinite(total):
             raise FloatingPointError(f"{getattr(objective, '__name__', 'objective')} loss became {total} at step {step} "
                                      f"of {desc!r}; lower the learning rate (lr={cfg.lr})")
@@ -156,7 +167,7 @@ def train(model, objective, batches, cfg: TrainCfg, *, teacher=None, evaluate=No
                     if e is not None:
                         p.add_(e)
             optimizer.zero_grad(set_to_none=True)
-            accumulate(batch)
+            accumulate(batch, step)
             with torch.no_grad():
                 for p, e in zip(trainable, eps):
                     if e is not None:
