@@ -270,4 +270,29 @@ def test_side_by_side_attacks_match_one_after_the_other(tmp_path, monkeypatch):
         curves[workers] = exp.relearn(models)
     pd.testing.assert_frame_equal(curves["1"], curves["2"], atol=1e-4)  # worker processes run one thread each
     with pytest.raises(ValueError, match="unlearning method must be one of"):  # a worker's error reaches the caller
-        parallel.run(exp, [("unlearn", ("forgetting", 1e-3), {})] * 2)
+        parallel.run([parallel.Call(exp, "unlearn", ("forgetting", 1e-3), f"call {i}") for i in range(2)])
+
+
+def test_side_by_side_trains_both_settings_stages_in_one_batch(tmp_path, monkeypatch):
+    """The stages of every setting's call are gathered and run in one batch; a stage that needs another stage of
+    the same call (the student needs its oracle) is trained afterwards, in the usual way."""
+    from undo_lib import parallel
+    monkeypatch.setenv("UNDO_WORKERS", "2")
+    batches, run = [], parallel.run
+
+    def spy(calls, desc=""):
+        if not parallel.gathering():
+            batches.append(list(calls))
+        return run(calls, desc)
+    monkeypatch.setattr(parallel, "run", spy)
+    experiments = {s: Experiment("smoke", s, 0, store_root=tmp_path) for s in ("arithmetic", "language")}
+    got = parallel.side_by_side(experiments, lambda s, e: {
+        "Reference": e.pretrain("reference"), "Student": e.distill(e.pretrain("oracle"), init="random")})
+    first = batches[0]
+    assert len(first) == 4 and {c.method for c in first} == {"run_stage"} and all(c.cost > 0 for c in first)
+    assert {c.args[0]["mixture_name"] for c in first} == {"reference", "oracle"}
+    for s, e in experiments.items():
+        assert got[s]["Reference"].key == e.pretrain("reference").key
+        assert got[s]["Student"].config["teacher"] == e.pretrain("oracle").key
+    assert parallel.side_by_side(experiments, lambda s, e: e.pretrain("oracle"))["language"].key == \
+        experiments["language"].pretrain("oracle").key and not parallel.gathering()

@@ -2,22 +2,39 @@
 
 A small model trains inefficiently on two threads: on 2 cores, two arithmetic stages at one thread each take
 0.27 s a step against 0.18 s for one stage at two threads, 1.35x the throughput (language, with longer rows, 1.06x).
-A whole notebook gains less, as stages finish unevenly: notebook 04 at `cpu` took 564 s against 608 s in order.
 `run` hands a list of independent calls (UNDO's students, the attacks on several models) to a pool of worker
-processes, one per core, each with an equal share of the threads. Each worker keeps its own `Experiment` per
-(scale, setting, seed, store), so data are built once per worker. Results land in the store, where the caller then
-finds them; nothing is returned. Workers' progress bars go to the terminal that started the notebook (papermill's
-log with --log-output); the notebook shows one bar for the batch. On a GPU, with one core, or with UNDO_WORKERS=1,
-the calls run here, in order.
+processes, one per core, each with an equal share of the threads, costliest first so that the workers finish
+together. `side_by_side` gathers the calls of both settings into one such batch: a notebook cell's work for
+arithmetic and language shares the pool instead of running one setting after the other.
+
+Each worker keeps its own `Experiment` per (scale, setting, seed, store), so data are built once per worker, and
+UNDO's students that follow one another in a worker share their teacher's outputs. Results land in the store, where
+the caller then finds them; nothing is returned. Workers' progress bars go to the terminal that started the notebook
+(papermill's log with --log-output); the notebook shows one bar for the batch. On a GPU, with one core, or with
+UNDO_WORKERS=1, the calls run here, in order.
 """
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from typing import Any
 
 import torch
 from tqdm.auto import tqdm
 
 _pool, _experiments = None, {}
+_plan: dict | None = None  # while side_by_side gathers: key -> Call
+
+
+@dataclass(frozen=True)
+class Call:
+    """experiment.<method>(*args), one independent stage. `key` names what it fills in the store (a call asked
+    for twice runs once); `cost` estimates its work, in tokens processed."""
+    experiment: Any
+    method: str
+    args: tuple
+    key: str
+    cost: float = 0.0
 
 
 def workers() -> int:
@@ -27,15 +44,20 @@ def workers() -> int:
     return 1 if torch.cuda.is_available() else max(1, os.cpu_count() or 1)
 
 
+def gathering() -> bool:
+    """True while side_by_side gathers calls: stages then register what they would train, and train nothing."""
+    return _plan is not None
+
+
 def _init_worker(threads: int):
     torch.set_num_threads(threads)
 
 
-def _call(spec: tuple, method: str, args: tuple, kwargs: dict):
+def _call(spec: tuple, method: str, args: tuple):
     from .pipeline import Experiment
     if spec not in _experiments:
         _experiments[spec] = Experiment(*spec)
-    getattr(_experiments[spec], method)(*args, **kwargs)
+    getattr(_experiments[spec], method)(*args)
 
 
 def _get_pool() -> ProcessPoolExecutor:
@@ -47,15 +69,43 @@ def _get_pool() -> ProcessPoolExecutor:
     return _pool
 
 
-def run(experiment, calls: list, desc: str = "stages"):
-    """Run experiment.<method>(*args, **kwargs) for each (method, args, kwargs) of `calls`: in worker processes
-    when there are several calls and several workers, else here. Arguments must pickle (Artifacts do)."""
-    if len(calls) < 2 or workers() < 2 or experiment.preset.num_processes > 1:
-        for method, args, kwargs in calls:
-            getattr(experiment, method)(*args, **kwargs)
+def run(calls: list, desc: str = "stages"):
+    """Make each Call of `calls` once: in worker processes, costliest first, when there are several calls and
+    several workers; else here, in order. While side_by_side gathers, only register them. Arguments must pickle."""
+    calls = list({c.key: c for c in calls}.values())
+    if _plan is not None:
+        _plan.update((c.key, c) for c in calls)
         return
-    spec = (experiment.scale, experiment.setting, experiment.seed, str(experiment.store.root))
-    futures = [_get_pool().submit(_call, spec, method, args, kwargs) for method, args, kwargs in calls]
+    if len(calls) < 2 or workers() < 2 or any(c.experiment.preset.num_processes > 1 for c in calls):
+        for c in calls:
+            getattr(c.experiment, c.method)(*c.args)
+        return
+    futures = []
+    for c in sorted(calls, key=lambda c: -c.cost):
+        e = c.experiment
+        futures.append(_get_pool().submit(_call, (e.scale, e.setting, e.seed, str(e.store.root)), c.method, c.args))
     for future in tqdm(as_completed(futures), total=len(futures), desc=f"{desc} ({workers()} processes)",
                        leave=False):
         future.result()  # a worker's exception is raised here
+
+
+def side_by_side(experiments: dict, fn, desc: str = "stages") -> dict:
+    """{setting: fn(setting, experiment)} for each of `experiments`, the stages of all the calls trained together.
+
+    A first pass calls fn while gathering: the stages fn would train register and return None (attacks an empty
+    table), and nothing trains. The gathered stages then run in one batch (`run`), and a second pass calls fn again,
+    finding everything in the store. The stages one fn call starts must not need one another; if one does, the
+    first pass fails quietly at it and the second trains it, in the usual way."""
+    global _plan
+    _plan = {}
+    try:
+        for s, e in experiments.items():
+            try:
+                fn(s, e)
+            except Exception:  # noqa: BLE001 - a stage whose input is itself only gathered: the second pass has it
+                pass
+        calls = list(_plan.values())
+    finally:
+        _plan = None
+    run(calls, desc)
+    return {s: fn(s, e) for s, e in experiments.items()}

@@ -290,16 +290,27 @@ class Experiment:
 
     def run_stages(self, configs: list, desc: str = "stages") -> list:
         """`run_stage` for each of several independent configs; those not yet stored side by side (parallel.run)."""
-        missing = list({self.store.folder(c["kind"], c): c for c in configs
-                        if not self.store.find(c["kind"], c)}.values())
-        parallel.run(self, [("run_stage", (c,), {}) for c in missing], desc)
+        parallel.run([self._stage_call(c) for c in configs if not self.store.find(c["kind"], c)], desc)
         return [self.run_stage(c) for c in configs]
 
-    def run_stage(self, config: dict) -> Artifact:
-        """Train the stage `config` describes, or return it from the store."""
+    def _stage_call(self, config: dict) -> parallel.Call:
+        """run_stage(config) as a parallel.Call, its cost the tokens it trains on (a teacher's forward adding a
+        third, SAM's second pass doubling it, and UNDO's cap scaled by alpha: noisier students recover later)."""
+        t = config["train"]
+        cost = t["steps"] * t["batch_size"] * t["grad_accum"] * self.preset.seq_len
+        cost *= (4 / 3 if config["teacher"] else 1) * (2 if config.get("sam_rho") else 1)
+        cost *= 0.5 + config["init"]["alpha"] if config["kind"] == "undo" else 1
+        return parallel.Call(self, "run_stage", (config,), str(self.store.folder(config["kind"], config)), cost)
+
+    def run_stage(self, config: dict) -> Artifact | None:
+        """Train the stage `config` describes, or return it from the store. While parallel.side_by_side gathers,
+        register it and return None."""
         found = self.store.find(config["kind"], config)
         if found:
             return found
+        if parallel.gathering():
+            parallel.run([self._stage_call(config)])
+            return None
         if self.preset.num_processes > 1 and int(os.environ.get("WORLD_SIZE", "1")) == 1:
             return self._launch(config)
         path = self.store.begin(config["kind"], config)
@@ -385,21 +396,22 @@ class Experiment:
         reads only forget during the attack. False grades both throughout, as the paper's Table 4 runs did. An
         attack stored with both metrics throughout serves a forget_only request too."""
         self._attack_missing(models, batched, desc, forget_only)
-        cfg, mixture = self.preset.attack, self.mixture("attack")
+        frames = [] if parallel.gathering() else [
+            self.store.find("relearn", self._attack_config(a, forget_only)).metrics.assign(model=label)
+            for label, a in models.items()]
+        return pd.concat(frames or [pd.DataFrame(columns=["model", "lr", "step", "metric", "value"])],
+                         ignore_index=True)[["model", "lr", "step", "metric", "value"]]
+
+    def _attack(self, label: str, artifact: Artifact, batched, desc: str, forget_only: bool):
+        """Attack one model and store its curves (see `relearn`)."""
+        cfg, mixture, config = self.preset.attack, self.mixture("attack"), self._attack_config(artifact, forget_only)
         data_seed = stable_seed("relearn", self.seed)
-        frames = []
-        for label, artifact in models.items():
-            config = self._attack_config(artifact, forget_only)
-            found = self.store.find("relearn", config)
-            if not found:
-                self.store.begin("relearn", config)
-                later = self.evaluator.only("forget") if forget_only else None
-                curves = relearn_attack({f"{desc}{label}": artifact.model()},
-                                        lambda s: mixture.batch(s, cfg.batch_size, data_seed),
-                                        self.evaluator, cfg, batched=batched, later=later)
-                found = self.store.finish("relearn", config, metrics=curves.drop(columns="model"))
-            frames.append(found.metrics.assign(model=label))
-        return pd.concat(frames, ignore_index=True)[["model", "lr", "step", "metric", "value"]]
+        self.store.begin("relearn", config)
+        later = self.evaluator.only("forget") if forget_only else None
+        curves = relearn_attack({f"{desc}{label}": artifact.model()},
+                                lambda s: mixture.batch(s, cfg.batch_size, data_seed), self.evaluator, cfg,
+                                batched=batched, later=later)
+        self.store.finish("relearn", config, metrics=curves.drop(columns="model"))
 
     def _attack_config(self, artifact: Artifact, forget_only: bool) -> dict:
         """The config of the stored attack on `artifact` that serves the request, or of the one to run."""
@@ -410,15 +422,16 @@ class Experiment:
         return config
 
     def _attack_missing(self, models: dict, batched, desc: str, forget_only: bool):
-        """Attack, side by side, the models of {label: Artifact} that have no stored attack (each one once)."""
-        missing = {}
+        """Attack, side by side (parallel.run), the models of {label: Artifact} that have no stored attack."""
+        a = self.preset.attack
+        cost = a.steps * len(a.lrs) * a.batch_size * self.preset.seq_len
+        calls = []
         for label, artifact in models.items():
             config = self._attack_config(artifact, forget_only)
             if not self.store.find("relearn", config):
-                missing.setdefault(self.store.folder("relearn", config), (label, artifact))
-        if len(missing) > 1:
-            parallel.run(self, [("relearn", ({label: a}, batched, desc, forget_only), {})
-                                for label, a in missing.values()], f"{desc}attacks")
+                calls.append(parallel.Call(self, "_attack", (label, artifact, batched, desc, forget_only),
+                                           str(self.store.folder("relearn", config)), cost))
+        parallel.run(calls, f"{desc}attacks")
 
     def relearn_by_method(self, models: dict, batched: bool | None = None, forget_only: bool = True) -> pd.DataFrame:
         """`relearn` for {method: {label: Artifact}}; tidy (method, model, lr, step, metric, value). A model shared
