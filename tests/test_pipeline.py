@@ -1,5 +1,6 @@
 """The cached stages, the store, parameter validation and the claims table, at scale smoke."""
 import os
+import time
 
 import numpy as np
 import pandas as pd
@@ -296,3 +297,22 @@ def test_side_by_side_trains_both_settings_stages_in_one_batch(tmp_path, monkeyp
         assert got[s]["Student"].config["teacher"] == e.pretrain("oracle").key
     assert parallel.side_by_side(experiments, lambda s, e: e.pretrain("oracle"))["language"].key == \
         experiments["language"].pretrain("oracle").key and not parallel.gathering()
+
+
+def test_an_interrupt_stops_the_workers(tmp_path, monkeypatch):
+    """Ctrl-C (the notebook's stop button) during a batch stops the worker processes, not only the notebook's wait."""
+    from undo_lib import parallel
+    monkeypatch.setenv("UNDO_WORKERS", "2")
+    exp, running = Experiment("smoke", "language", 0, store_root=tmp_path), []
+
+    def interrupted(futures, **kw):
+        running.extend(parallel._pool._processes.values())
+        raise KeyboardInterrupt
+    monkeypatch.setattr(parallel, "as_completed", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        parallel.run([parallel.Call(exp, "pretrain", (w,), w) for w in ("reference", "oracle")])
+    assert running and parallel._pool is None
+    deadline = time.time() + 30  # the executor's own thread may be reaping them at the same moment: poll
+    while any(p.is_alive() for p in running) and time.time() < deadline:
+        time.sleep(0.1)
+    assert not any(p.is_alive() for p in running)

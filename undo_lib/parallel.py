@@ -10,11 +10,13 @@ arithmetic and language shares the pool instead of running one setting after the
 Each worker keeps its own `Experiment` per (scale, setting, seed, store), so data are built once per worker, and
 UNDO's students that follow one another in a worker share their teacher's outputs. Results land in the store, where
 the caller then finds them; nothing is returned. Workers' progress bars go to the terminal that started the notebook
-(papermill's log with --log-output); the notebook shows one bar for the batch. On a GPU, with one core, or with
-UNDO_WORKERS=1, the calls run here, in order.
+(papermill's log with --log-output); the notebook shows one bar for the batch. An interrupt (Ctrl-C, the notebook's
+stop button) stops the workers as well; their stages resume from their checkpoints on the next run. On a GPU, with
+one core, or with UNDO_WORKERS=1, the calls run here, in order.
 """
 import multiprocessing
 import os
+import signal
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any
@@ -50,6 +52,7 @@ def gathering() -> bool:
 
 
 def _init_worker(threads: int):
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # an interrupt is the notebook's to handle: it stops the pool
     torch.set_num_threads(threads)
 
 
@@ -84,9 +87,23 @@ def run(calls: list, desc: str = "stages"):
     for c in sorted(calls, key=lambda c: -c.cost):
         e = c.experiment
         futures.append(_get_pool().submit(_call, (e.scale, e.setting, e.seed, str(e.store.root)), c.method, c.args))
-    for future in tqdm(as_completed(futures), total=len(futures), desc=f"{desc} ({workers()} processes)",
-                       leave=False):
-        future.result()  # a worker's exception is raised here
+    try:
+        for future in tqdm(as_completed(futures), total=len(futures), desc=f"{desc} ({workers()} processes)",
+                           leave=False):
+            future.result()  # a worker's exception is raised here
+    except KeyboardInterrupt:  # stop the workers too; their stages resume from their checkpoints next time
+        _stop_pool()
+        raise
+
+
+def _stop_pool():
+    global _pool
+    pool, _pool = _pool, None
+    if pool is not None:
+        processes = list(getattr(pool, "_processes", {}).values())  # the executor offers no public handle
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.terminate()
 
 
 def side_by_side(experiments: dict, fn, desc: str = "stages") -> dict:
