@@ -402,12 +402,12 @@ class Experiment:
         return pd.concat(frames or [pd.DataFrame(columns=["model", "lr", "step", "metric", "value"])],
                          ignore_index=True)[["model", "lr", "step", "metric", "value"]]
 
-    def _attack(self, label: str, artifact: Artifact, batched, desc: str, forget_only: bool):
-        """Attack one model and store its curves (see `relearn`)."""
-        cfg, mixture, config = self.preset.attack, self.mixture("attack"), self._attack_config(artifact, forget_only)
+    def _attack(self, label: str, artifact: Artifact, config: dict, batched, desc: str):
+        """Attack one model and store its curves under `config` (its `_attack_config`; see `relearn`)."""
+        cfg, mixture = self.preset.attack, self.mixture("attack")
         data_seed = stable_seed("relearn", self.seed)
         self.store.begin("relearn", config)
-        later = self.evaluator.only("forget") if forget_only else None
+        later = self.evaluator.only(*config["graded_after_start"]) if "graded_after_start" in config else None
         curves = relearn_attack({f"{desc}{label}": artifact.model()},
                                 lambda s: mixture.batch(s, cfg.batch_size, data_seed), self.evaluator, cfg,
                                 batched=batched, later=later)
@@ -429,7 +429,7 @@ class Experiment:
         for label, artifact in models.items():
             config = self._attack_config(artifact, forget_only)
             if not self.store.find("relearn", config):
-                calls.append(parallel.Call(self, "_attack", (label, artifact, batched, desc, forget_only),
+                calls.append(parallel.Call(self, "_attack", (label, artifact, config, batched, desc),
                                            str(self.store.folder("relearn", config)), cost))
         parallel.run(calls, f"{desc}attacks")
 
