@@ -2,7 +2,9 @@ import pytest
 import torch
 
 from undo_lib.data import language
-from undo_lib.models import MODEL_PRESETS, build_model, gemma2_config, n_parameters
+from undo_lib.models import MODEL_PRESETS, build_model, forward, gemma2_config, n_parameters
+
+from conftest import TINY
 
 
 @pytest.mark.parametrize("name, vocab, low, high", [("gemma-2-0.1b", 256_000, 100e6, 115e6),
@@ -35,3 +37,32 @@ def test_same_seed_same_weights_and_global_rng_untouched():
 def test_hub_text_fails_with_a_clear_message_offline(offline):
     with pytest.raises(RuntimeError, match="Could not stream HuggingFaceFW/fineweb-2"):
         language.hub_documents("korean", "train", 10)
+
+
+def test_forward_returns_logits_and_hidden_states_and_checks_its_switch(tiny_model, monkeypatch):
+    ids = torch.randint(0, 40, (3, 8))
+    out = forward(tiny_model, ids, torch.ones_like(ids), output_hidden_states=True)
+    assert out.logits.shape == (3, 8, tiny_model.config.vocab_size) and len(out.hidden_states) == 3
+    assert forward(tiny_model, ids, torch.ones_like(ids)).hidden_states is None
+    monkeypatch.setenv("UNDO_COMPILE", "yes")
+    with pytest.raises(ValueError, match="UNDO_COMPILE must be 0 or 1"):
+        forward(tiny_model, ids, torch.ones_like(ids))
+
+
+@pytest.mark.slow
+def test_one_compiled_graph_serves_every_model_of_a_shape(digits_tokenizer, monkeypatch, tmp_path):
+    """UNDO_COMPILE=1: the compiled forward equals the eager one, and a second model of the same shape reuses the
+    graph (the model is an argument of the compiled function), so a new stage does not compile again."""
+    from torch._dynamo.utils import counters
+    monkeypatch.setenv("UNDO_COMPILE", "1")
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", str(tmp_path / "inductor"))
+    ids = torch.randint(0, len(digits_tokenizer), (4, 12))
+    graphs = []
+    for seed in (0, 1):
+        model = build_model(TINY, len(digits_tokenizer), seed=seed, tokenizer=digits_tokenizer).eval()
+        with torch.no_grad():
+            compiled = forward(model, ids, torch.ones_like(ids)).logits
+            eager = model(input_ids=ids, attention_mask=torch.ones_like(ids)).logits
+        torch.testing.assert_close(compiled, eager, atol=1e-5, rtol=1e-5)
+        graphs.append(counters["stats"]["unique_graphs"])
+    assert graphs[0] >= 1 and graphs[1] == graphs[0]

@@ -1,4 +1,5 @@
 """The cached stages, the store, parameter validation and the claims table, at scale smoke."""
+import json
 import os
 import time
 
@@ -316,3 +317,15 @@ def test_an_interrupt_stops_the_workers(tmp_path, monkeypatch):
     while any(p.is_alive() for p in running) and time.time() < deadline:
         time.sleep(0.1)
     assert not any(p.is_alive() for p in running)
+
+
+def test_store_keys_do_not_depend_on_compiling(tmp_path, monkeypatch):
+    """UNDO_COMPILE decides how a stage runs, never what it is: every stage's key is the same either way."""
+    keys = {}
+    for flag in ("0", "1"):
+        monkeypatch.setenv("UNDO_COMPILE", flag)
+        exp = Experiment("smoke", "arithmetic", 0, store_root=tmp_path)
+        config = exp.pretrain_config("reference")
+        keys[flag] = (config_key(config), config_key(exp.distill_config(exp.pretrain("oracle"))))
+    assert keys["0"] == keys["1"]
+    assert "compile" not in json.dumps(config).lower()

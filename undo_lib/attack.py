@@ -6,7 +6,7 @@ rate after `warmup` steps, gradient clipping), grading retain and forget every `
 
 Two paths compute the same curves: `relearn_sweep_batched` trains the K learning rates in one pass, the model's
 parameters stacked along a leading K dimension (torch.func.functional_call under vmap, Adam written out over the
-stack); `relearn_sweep_sequential` trains K deep copies one after the other with torch.optim.AdamW.
+stack); `relearn_sweep_sequential` trains K deep copies one after the other with fused AdamW (train.adamw).
 Both grade every set of the evaluator at step 0 and, after it, the sets of `later` (default: all of them again);
 figures that read only the worst-case forget curve pass `later=evaluator.only("forget")`, half the grading.
 """
@@ -19,7 +19,9 @@ from torch.func import functional_call, vmap
 from tqdm.auto import tqdm
 
 from .evaluate import token_nll
+from .models import forward
 from .objectives import cross_entropy
+from .train import adamw
 
 ADAM_BETAS, ADAM_EPS = (0.9, 0.999), 1e-8
 
@@ -59,7 +61,7 @@ def relearn_sweep_sequential(model, batches, evaluator, cfg: AttackCfg, desc="re
     device, rows, later = _device(), [], later or evaluator
     for lr in tqdm(cfg.lrs, desc=desc, leave=False):
         m = copy.deepcopy(model).to(device).train()
-        opt = torch.optim.AdamW(m.parameters(), lr=lr, betas=ADAM_BETAS, eps=ADAM_EPS, weight_decay=0.0)
+        opt = adamw(m.parameters(), lr=lr, betas=ADAM_BETAS, eps=ADAM_EPS, weight_decay=0.0)
         for step in range(cfg.steps + 1):
             if step % cfg.eval_every == 0 or step == cfg.steps:
                 m.eval()
@@ -69,7 +71,7 @@ def relearn_sweep_sequential(model, batches, evaluator, cfg: AttackCfg, desc="re
             if step == cfg.steps:
                 break
             batch = {k: v.to(device) for k, v in batches(step).items()}
-            cross_entropy(m(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]), batch).backward()
+            cross_entropy(forward(m, batch["input_ids"], batch["attention_mask"]), batch).backward()
             torch.nn.utils.clip_grad_norm_(m.parameters(), cfg.clip)
             for group in opt.param_groups:
                 group["lr"] = lr_at(lr, step, cfg.warmup)

@@ -16,7 +16,9 @@ from collections import OrderedDict
 import torch
 import torch.nn.functional as F
 
-EVAL_ROWS_PER_CHUNK = 128
+from . import models
+
+EVAL_ROWS_PER_CHUNK = 128  # one chunk of 512 arithmetic problems grades 20% slower on 2 cores
 
 
 def answer_batch(problems, tokenizer) -> dict:
@@ -62,10 +64,10 @@ def _chunks(batch, size=EVAL_ROWS_PER_CHUNK):
 
 
 def model_forward(model):
-    """forward(input_ids, attention_mask) -> logits [N, T, V] for one model."""
-    def forward(input_ids, attention_mask):
-        return model(input_ids=input_ids, attention_mask=attention_mask).logits
-    return forward
+    """forward(input_ids, attention_mask) -> logits [N, T, V] for one model (compiled with UNDO_COMPILE=1)."""
+    def logits(input_ids, attention_mask):
+        return models.forward(model, input_ids, attention_mask).logits
+    return logits
 
 
 class Evaluator:

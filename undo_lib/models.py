@@ -1,4 +1,5 @@
 """Gemma-2 causal language models built from a config (never downloaded), at every scale of the companion."""
+import os
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from types import SimpleNamespace
@@ -6,6 +7,8 @@ from types import SimpleNamespace
 import torch
 from transformers import Gemma2Config, Gemma2ForCausalLM
 from transformers.utils import logging as hf_logging
+
+from . import repo_path
 
 hf_logging.disable_progress_bar()  # weight loading/saving bars would drown the training progress bars
 
@@ -93,3 +96,42 @@ def forward_with_internals(net, model, input_ids, attention_mask) -> SimpleNames
         out = net(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True)
     return SimpleNamespace(logits=out.logits, hidden_states=out.hidden_states, mlp_outputs=list(mlps),
                            lens_logits=[logit_lens(model, h) for h in out.hidden_states[1:-1]])
+
+
+def compiling() -> bool:
+    """Whether `forward` runs through torch.compile: UNDO_COMPILE=1 (default 0; benchmarks/bench.py measures both,
+    and on 2 cores the compile time outweighs the gain at scale cpu: see the README's benchmark section)."""
+    flag = os.environ.get("UNDO_COMPILE", "0")
+    if flag not in ("0", "1"):
+        raise ValueError(f"UNDO_COMPILE must be 0 or 1, got {flag!r}")
+    return flag == "1"
+
+
+def _call(net, input_ids, attention_mask, output_hidden_states):
+    out = net(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=output_hidden_states)
+    return out.logits, out.hidden_states
+
+
+_compiled_call = None
+
+
+def _compiled():
+    global _compiled_call
+    if _compiled_call is None:
+        os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(repo_path("store", ".inductor")))
+        torch._dynamo.config.recompile_limit = 64  # a graph per (shape, grad mode); far fewer in any one process
+        _compiled_call = torch.compile(_call, dynamic=False)
+    return _compiled_call
+
+
+def forward(net, input_ids, attention_mask, output_hidden_states: bool = False) -> SimpleNamespace:
+    """logits [B, T, V] and hidden_states (a tuple of [B, T, D], or None) of `net` on one batch.
+
+    With UNDO_COMPILE=1 one compiled function serves every model of the process: the model is an argument, so a new
+    model of the same shape reuses the graph (one graph per batch shape and grad mode, no dynamic shapes), and
+    inductor's on-disk cache under store/.inductor serves worker processes and re-runs. A distributed wrapper
+    runs eagerly."""
+    wrapped = isinstance(net, torch.nn.parallel.DistributedDataParallel)
+    call = _compiled() if compiling() and not wrapped else _call
+    logits, hidden = call(net, input_ids, attention_mask, output_hidden_states)
+    return SimpleNamespace(logits=logits, hidden_states=hidden)

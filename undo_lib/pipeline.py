@@ -12,6 +12,7 @@ import sys
 from dataclasses import asdict, replace
 from functools import cached_property
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -139,18 +140,25 @@ class Experiment:
 
     def pretrain(self, which: str = "reference") -> Artifact:
         """The reference (retain + forget data) or the oracle (retain data only: perfect data filtering)."""
+        return self.run_stage(self.pretrain_config(which))
+
+    def pretrain_config(self, which: str = "reference") -> dict:
+        """The stage config of `pretrain`."""
         if which not in ("reference", "oracle"):
             raise ValueError(f"pretrain(which=...) must be 'reference' or 'oracle', got {which!r}")
-        return self.run_stage(self._stage("pretrain", "cross_entropy", which, self.preset.pretrain, "random",
-                                          tag=f"pretrain-{which}"))
+        return self._stage("pretrain", "cross_entropy", which, self.preset.pretrain, "random", tag=f"pretrain-{which}")
 
     def distill(self, teacher: Artifact, init="random", cfg: TrainCfg | None = None) -> Artifact:
         """Forward-KL distillation of `teacher` on the pretraining mix into `init` (an Artifact) or a fresh model,
         with the preset's oracle-matching settings unless `cfg` is given.
 
         A fresh student gets its own seed, derived from the teacher's key: never the teacher's initial weights."""
-        return self.run_stage(self._stage("distill", "forward_kl", "reference", cfg or self.preset.distill, init,
-                                          teacher=teacher, tag=f"student-of-{teacher.key}"))
+        return self.run_stage(self.distill_config(teacher, init, cfg))
+
+    def distill_config(self, teacher: Artifact, init="random", cfg: TrainCfg | None = None) -> dict:
+        """The stage config of `distill`."""
+        return self._stage("distill", "forward_kl", "reference", cfg or self.preset.distill, init, teacher=teacher,
+                           tag=f"student-of-{teacher.key}")
 
     def unlearn_and_distill(self, teacher: Artifact) -> Artifact:
         """Unlearn-and-Distill (Section 4): the unlearned `teacher` distilled into a fresh random init (Table 6)."""
@@ -314,6 +322,24 @@ class Experiment:
         if self.preset.num_processes > 1 and int(os.environ.get("WORLD_SIZE", "1")) == 1:
             return self._launch(config)
         path = self.store.begin(config["kind"], config)
+        stage = self.stage_inputs(config)
+        from accelerate import Accelerator
+        acc = Accelerator()
+        stop = config.get("stop")  # UNDO's stop rule needs only its own metric graded
+        metrics = train(stage.model, stage.objective, stage.batches, stage.cfg, teacher=stage.teacher,
+                        checkpoint=path / "checkpoint.pt",
+                        evaluate=self.evaluator.only(stop["metric"]) if stop else self.evaluator,
+                        stop=recovered(stop) if stop else None, sam_rho=stage.sam_rho,
+                        teacher_outputs=self.teacher_outputs(config, stage.objective, stage.cfg),
+                        desc=f"{config['kind']} {self._describe(config)} ({self.setting})", accelerator=acc)
+        if acc.is_main_process:
+            self.store.finish(config["kind"], config, model=stage.model, metrics=metrics)
+        acc.wait_for_everyone()
+        return self.store.find(config["kind"], config)
+
+    def stage_inputs(self, config: dict) -> SimpleNamespace:
+        """What `train` needs for the stage `config`: model (its initialization), teacher (or None), objective,
+        cfg (TrainCfg), batches (step -> batch) and sam_rho. The models it starts from must be in the store."""
         init = config["init"]
         if isinstance(init, str):
             model = self.store.by_key(init).model()
@@ -330,26 +356,16 @@ class Experiment:
             for name in config["trainable"]:
                 model.get_parameter(name).requires_grad_(True)
         cfg, mixture = TrainCfg(**config["train"]), self.mixture(config["mixture_name"])
-        from accelerate import Accelerator
-        acc = Accelerator()
         data_seed = stable_seed(config["kind"], self.seed)
+        forget_rows = objective.name in UNLEARNING + BASELINES
 
         def batches(step):
             batch = mixture.batch(step, cfg.rows_per_step, data_seed)
-            if objective.name in UNLEARNING + BASELINES:
+            if forget_rows:
                 batch["forget"] = batch["source"] == 0  # unlearning mixtures list the forget stream first
             return batch
-        stop = config.get("stop")  # UNDO's stop rule needs only its own metric graded
-        metrics = train(model, objective, batches,
-                        cfg, teacher=teacher, checkpoint=path / "checkpoint.pt",
-                        evaluate=self.evaluator.only(stop["metric"]) if stop else self.evaluator,
-                        stop=recovered(stop) if stop else None, sam_rho=config.get("sam_rho", 0.0),
-                        teacher_outputs=self.teacher_outputs(config, objective, cfg),
-                        desc=f"{config['kind']} {self._describe(config)} ({self.setting})", accelerator=acc)
-        if acc.is_main_process:
-            self.store.finish(config["kind"], config, model=model, metrics=metrics)
-        acc.wait_for_everyone()
-        return self.store.find(config["kind"], config)
+        return SimpleNamespace(model=model, teacher=teacher, objective=objective, cfg=cfg, batches=batches,
+                               sam_rho=config.get("sam_rho", 0.0))
 
     def teacher_outputs(self, config: dict, objective, cfg: TrainCfg) -> dict | None:
         """The teacher outputs (train's `teacher_outputs`) a stage shares with the stages before it in this process
