@@ -8,8 +8,6 @@ import torch
 from transformers import Gemma2Config, Gemma2ForCausalLM
 from transformers.utils import logging as hf_logging
 
-from . import repo_path
-
 hf_logging.disable_progress_bar()  # weight loading/saving bars would drown the training progress bars
 
 
@@ -118,7 +116,6 @@ _compiled_call = None
 def _compiled():
     global _compiled_call
     if _compiled_call is None:
-        os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(repo_path("store", ".inductor")))
         torch._dynamo.config.recompile_limit = 64  # a graph per (shape, grad mode); far fewer in any one process
         _compiled_call = torch.compile(_call, dynamic=False)
     return _compiled_call

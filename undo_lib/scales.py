@@ -118,7 +118,7 @@ class CompareCfg:
 PAPER_COMPARE = CompareCfg(None, TABLE8_SAM_RHO, TABLE7_REPNOISE, (0.3, 1.0, 3.0, 10.0), PAPER_RETAIN_THRESHOLDS)
 
 
-# Scale cpu keeps notebooks 03 and 04 within a quarter hour each on 2 cores (860 s and 460 s on seed 0, see README):
+# Scale cpu keeps notebooks 03 and 04 within a quarter hour each on 2 cores (703 s and 395 s on seed 0, see README):
 # three alphas of the sweep (the paper's 0.6 of Section 6 among them, so notebook 04 reuses its
 # student), the grid's corners, and two points per method in the comparison (UNDIAL at a third of and at MaxEnt's
 # rate: three times it already erases arithmetic retain).
