@@ -8,6 +8,8 @@ import torch
 from transformers import Gemma2Config, Gemma2ForCausalLM
 from transformers.utils import logging as hf_logging
 
+from . import repo_path
+
 hf_logging.disable_progress_bar()  # weight loading/saving bars would drown the training progress bars
 
 
@@ -114,9 +116,17 @@ _compiled_call = None
 
 
 def _compiled():
+    """The compiled `_call`, made once per process. Inductor's cache goes under the store (UNDO_STORE, else
+    store/) unless TORCHINDUCTOR_CACHE_DIR names another place: worker processes and re-runs share it."""
     global _compiled_call
     if _compiled_call is None:
-        torch._dynamo.config.recompile_limit = 64  # a graph per (shape, grad mode); far fewer in any one process
+        from torch._inductor.runtime.cache_dir_utils import default_cache_dir
+        if os.environ.get("TORCHINDUCTOR_CACHE_DIR", default_cache_dir()) == os.path.abspath(default_cache_dir()):
+            store = os.environ.get("UNDO_STORE") or str(repo_path("store"))
+            os.environ["TORCHINDUCTOR_CACHE_DIR"] = os.path.join(store, ".inductor")
+        for limit in ("recompile_limit", "cache_size_limit"):  # the name changed across torch versions
+            if hasattr(torch._dynamo.config, limit):
+                setattr(torch._dynamo.config, limit, 64)  # a graph per (shape, grad mode)
         _compiled_call = torch.compile(_call, dynamic=False)
     return _compiled_call
 
@@ -126,9 +136,10 @@ def forward(net, input_ids, attention_mask, output_hidden_states: bool = False) 
 
     With UNDO_COMPILE=1 one compiled function serves every model of the process: the model is an argument, so a new
     model of the same shape reuses the graph (one graph per batch shape and grad mode, no dynamic shapes), and
-    inductor's on-disk cache under store/.inductor serves worker processes and re-runs. A distributed wrapper
-    runs eagerly."""
-    wrapped = isinstance(net, torch.nn.parallel.DistributedDataParallel)
+    inductor's on-disk cache under the store serves worker processes and re-runs. A distributed wrapper (DDP, FSDP,
+    DeepSpeed) runs eagerly."""
+    from accelerate.utils import extract_model_from_parallel
+    wrapped = extract_model_from_parallel(net) is not net
     call = _compiled() if compiling() and not wrapped else _call
     logits, hidden = call(net, input_ids, attention_mask, output_hidden_states)
     return SimpleNamespace(logits=logits, hidden_states=hidden)
