@@ -5,6 +5,7 @@ from dataclasses import asdict, dataclass
 from types import SimpleNamespace
 
 import torch
+from accelerate.utils import extract_model_from_parallel
 from transformers import Gemma2Config, Gemma2ForCausalLM
 from transformers.utils import logging as hf_logging
 
@@ -138,8 +139,8 @@ def forward(net, input_ids, attention_mask, output_hidden_states: bool = False) 
     model of the same shape reuses the graph (one graph per batch shape and grad mode, no dynamic shapes), and
     inductor's on-disk cache under the store serves worker processes and re-runs. A distributed wrapper (DDP, FSDP,
     DeepSpeed) runs eagerly."""
-    from accelerate.utils import extract_model_from_parallel
-    wrapped = extract_model_from_parallel(net) is not net
-    call = _compiled() if compiling() and not wrapped else _call
+    call = _call
+    if compiling() and extract_model_from_parallel(net) is net:  # unwrapping walks the modules: only when compiling
+        call = _compiled()
     logits, hidden = call(net, input_ids, attention_mask, output_hidden_states)
     return SimpleNamespace(logits=logits, hidden_states=hidden)
