@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .attack import worst_case
+from .methods import display_name
 from .store import upsert_csv
 
 CLAIM_COLUMNS = ["claim", "setting", "scale", "seed", "holds", "detail"]
@@ -62,14 +63,13 @@ def distillation_robustifies(curves: pd.DataFrame, higher_is_better: bool, disti
     """C2: for every method of `curves` (tidy, with a `method` column), the distilled model's worst-case forget
     curve is worse for the attacker than the unlearned-only model's, both averaged over the attack (auc) and at
     its last step (final). Holds when every method does."""
-    from .objectives import METHOD_NAMES
     slower = (lambda a, b: a < b) if higher_is_better else (lambda a, b: a > b)
     verdicts, parts = [], []
     for method, g in curves.groupby("method", sort=False):
         s = relearning_summary(g, higher_is_better)
         ok = all(slower(s.loc[distilled, k], s.loc[unlearned, k]) for k in ("auc", "final"))
         verdicts.append(ok)
-        parts.append(f"{METHOD_NAMES.get(method, method)} {'yes' if ok else 'NO'}: U&D {s.loc[distilled, 'auc']:.3f} "
+        parts.append(f"{display_name(method)} {'yes' if ok else 'NO'}: U&D {s.loc[distilled, 'auc']:.3f} "
                      f"({s.loc[distilled, 'final']:.3f}) vs Unlearn {s.loc[unlearned, 'auc']:.3f} "
                      f"({s.loc[unlearned, 'final']:.3f})")
     unit = "accuracy" if higher_is_better else "cross-entropy"

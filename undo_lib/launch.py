@@ -6,7 +6,9 @@
 import argparse
 import json
 
+from .execute import train_stage
 from .pipeline import Experiment
+from .stages import StageSpec
 
 
 def main(argv=None):
@@ -21,7 +23,7 @@ def main(argv=None):
             config = json.load(f)
         base = config["base"]
         exp = Experiment(base["scale"], base["setting"], base["seed"], store_root=args.store)
-        artifact = exp.run_stage(config)
+        artifact = train_stage(StageSpec.from_config(config, exp.store), exp.setting, exp.store)
     elif args.pretrain and args.scale and args.setting:
         artifact = Experiment(args.scale, args.setting, args.seed, store_root=args.store).pretrain(args.pretrain)
     else:

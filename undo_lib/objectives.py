@@ -5,7 +5,8 @@ Shapes: B rows, T positions, V vocabulary, D hidden size. `outputs.logits` is [B
 counts when both it and its target are real tokens (attention_mask 1). Losses are means over counted positions.
 
 Unlearning batches hold forget rows and retain rows together, told apart by `batch["forget"]` [B] bool; an
-unlearning objective is one forward pass over both. `Objective` binds a function to its hyperparameters and says
+unlearning objective is one forward pass over both. Which method uses which loss with which hyperparameters is
+the business of `methods.py`. `Objective` binds a function to its hyperparameters and says
 what the training loop must supply: the frozen teacher's logits or hidden states, and the model's hidden states.
 """
 import math
@@ -111,6 +112,46 @@ def undial(outputs, batch, beta: float = 10.0) -> torch.Tensor:
     return _masked_mean(per_position, mask)
 
 
+def _sequence_logprob(outputs, batch) -> torch.Tensor:
+    """[B] sum of log p(token t + 1 | tokens <= t) over each row's counted positions, in fp32."""
+    return -(_token_nll(outputs, batch) * _target_mask(batch)).sum(-1)
+
+
+def _forget_mean(per_row, batch) -> torch.Tensor:
+    """Mean of [B] per-row values over the forget rows."""
+    rows = batch["forget"].float()
+    return (per_row * rows).sum() / rows.sum().clamp_min(1)
+
+
+def npo(outputs, batch, beta: float = 0.1, gamma: float = 1.0, alpha: float = 1.0) -> torch.Tensor:
+    """NPO (Zhang et al., 2024): gamma * (2 / beta) * mean over forget rows of log(1 + (p_theta(y) / p_ref(y))^beta)
+    + alpha * CE(retain rows).
+
+    p(y) is a forget row's sequence probability (the product over its counted positions); p_ref is the frozen
+    model's, from `batch["teacher_logits"]` [B, T, V]. log(1 + r^beta) = -log sigmoid(-beta log r), so the forget
+    term is -(2 / beta) log sigmoid(-beta (log p_theta(y) - log p_ref(y))): gradient ascent on the forget rows that
+    fades as their probability falls below the reference's."""
+    log_ratio = _sequence_logprob(outputs, batch) - _sequence_logprob(
+        SimpleNamespace(logits=batch["teacher_logits"]), batch)
+    forget = _forget_mean(-F.logsigmoid(-beta * log_ratio) * 2 / beta, batch)
+    retain = _masked_mean(_token_nll(outputs, batch), _target_mask(batch) * _rows(batch, False))
+    return gamma * forget + alpha * retain
+
+
+def simnpo(outputs, batch, beta: float = 4.5, delta: float = 0.0, gamma: float = 0.125,
+           alpha: float = 1.0) -> torch.Tensor:
+    """SimNPO (Fan et al., 2024): gamma * (2 / beta) * mean over forget rows of -log sigmoid(beta * (nll(y) / |y|
+    - delta)) + alpha * CE(retain rows).
+
+    nll(y) / |y| is a forget row's mean next-token cross-entropy over its counted positions (length-normalized, no
+    reference model); delta is a margin. Minimizing it pushes that cross-entropy up, ever more gently as it grows."""
+    mask = _target_mask(batch)
+    mean_nll = (_token_nll(outputs, batch) * mask).sum(-1) / mask.sum(-1).clamp_min(1)
+    forget = _forget_mean(-F.logsigmoid(beta * (mean_nll - delta)) * 2 / beta, batch)
+    retain = _masked_mean(_token_nll(outputs, batch), mask * _rows(batch, False))
+    return gamma * forget + alpha * retain
+
+
 def mmd(x: torch.Tensor, y: torch.Tensor, scales=(0.25, 0.5, 1.0, 2.0, 4.0)) -> torch.Tensor:
     """Squared maximum mean discrepancy between samples x [N, D] and y [M, D] under a Gaussian kernel averaged over
     bandwidths: k(a, b) = mean_s exp(-|a - b|^2 / (s * D))."""
@@ -165,18 +206,15 @@ class Objective:
 
 
 LOSSES = {"cross_entropy": cross_entropy, "forward_kl": forward_kl, "grad_diff": grad_diff, "max_ent": max_ent,
-          "rmu": rmu, "undial": undial, "rep_noise": rep_noise}
-UNLEARNING = ("grad_diff", "max_ent", "rmu")      # Section 4's methods
-BASELINES = ("sam", "rep_noise", "undial")        # Section 6's robust baselines (SAM: MaxEnt with SAM steps)
-METHOD_NAMES = {"grad_diff": "GradDiff", "max_ent": "MaxEnt", "rmu": "RMU", "sam": "SAM", "rep_noise": "RepNoise",
-                "undial": "UNDIAL", "undo": "UNDO", "data_filtering": "Data Filtering"}
+          "rmu": rmu, "undial": undial, "rep_noise": rep_noise, "npo": npo, "simnpo": simnpo}
+TEACHER_LOGITS = ("forward_kl", "undial", "npo")  # losses that read the frozen model's logits
 
 
 def make_objective(name: str, **params) -> Objective:
     """The Objective `name` with its hyperparameters; RMU's direction is drawn here from params["seed"]."""
     if name not in LOSSES:
         raise ValueError(f"unknown objective {name!r}; choose from {sorted(LOSSES)}")
-    if name in ("forward_kl", "undial"):
+    if name in TEACHER_LOGITS:
         return Objective(name, params, teacher="logits")
     if name == "rmu":
         params = dict(params)

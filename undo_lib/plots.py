@@ -7,7 +7,7 @@ import seaborn as sns
 import numpy as np
 
 from .attack import mean_across_lrs, worst_case
-from .objectives import METHOD_NAMES
+from .methods import display_name
 
 FORGET_LABEL = {True: "Forget accuracy (mul/div)", False: "Forget cross-entropy (Korean)"}
 METRIC_LABEL = {True: "Accuracy", False: "Cross-entropy"}
@@ -79,7 +79,7 @@ def fig3(sweeps, chosen: dict, setting: str, higher_is_better: bool, figures_dir
                 ax.plot(g["step"], g["value"], style, color=cmap(k / max(len(lrs) - 1, 1)), lw=2.8 if bold else 1,
                         alpha=1 if bold else 0.6, label=f"{metric} lr={lr:g}" if metric == "retain" or bold else None)
         ax.set(xlabel="Unlearning step", ylabel=METRIC_LABEL[higher_is_better],
-               title=f"{METHOD_NAMES[method]} ({setting}); bold lr={chosen[method]:g}")
+               title=f"{display_name(method)} ({setting}); bold lr={chosen[method]:g}")
         ax.legend(fontsize=6, ncol=2)
     fig.text(0.5, -0.02, "solid: retain, dashed: forget", ha="center", fontsize=8)
     fig.tight_layout()
@@ -94,7 +94,7 @@ def fig4(curves, setting: str, higher_is_better: bool, figures_dir, seed: int = 
     fig, axes = _method_panels(len(methods))
     for ax, method in zip(axes, methods):
         relearning_panel(ax, curves[curves.method == method], higher_is_better, bold=bold,
-                         title=f"{METHOD_NAMES[method]} ({setting})")
+                         title=f"{display_name(method)} ({setting})")
     fig.tight_layout()
     save(fig, figures_dir, figure_name(f"fig{4 if bold == 'worst' else 10}_{setting}", seed))
     return fig
@@ -104,7 +104,7 @@ def fig9(distill_metrics, setting: str, higher_is_better: bool, figures_dir, see
     """Fig 9 for one setting: distillation of each unlearned teacher into a random init, KL (left) and the
     student's retain (solid) and forget (dashed) metric (right). distill_metrics: tidy (model, step, metric, value)."""
     fig, (ax_kl, ax_m) = _method_panels(2)
-    distill_metrics = distill_metrics.assign(model=distill_metrics.model.map(lambda m: METHOD_NAMES.get(m, m)))
+    distill_metrics = distill_metrics.assign(model=distill_metrics.model.map(lambda m: display_name(m)))
     sns.lineplot(data=distill_metrics[distill_metrics.metric == "loss"], x="step", y="value", hue="model", ax=ax_kl)
     ax_kl.set(yscale="log", xlabel="Distillation step", ylabel="KL(unlearned teacher || student)",
               title=f"Unlearn-and-Distill, {setting}")
@@ -192,7 +192,7 @@ def fig7(points, setting: str, higher_is_better: bool, figures_dir, seed: int = 
             ax.scatter(g.retain, g.forget, s=14, alpha=0.5, color=colors[method])
             front = pareto_front(g, higher_is_better)
             ax.plot(front.retain, front.forget, "-o", ms=3, lw=2 if method == "undo" else 1, color=colors[method],
-                    label=METHOD_NAMES.get(method, method))
+                    label=display_name(method))
         unit = "accuracy" if higher_is_better else "cross-entropy"
         step = int(sub["step"].max()) if "step" in sub else None
         when = {"before": "before the attack", "short": f"after a short attack ({step} steps)",

@@ -7,64 +7,33 @@ At smoke/cpu/gpu the data are the embedded offline corpora with a character toke
 from dataclasses import asdict, dataclass
 
 from .attack import AttackCfg
+from .settings import SETTINGS as SETTING_CLASSES
 from .train import TrainCfg
 
 SCALES = ("smoke", "cpu", "gpu", "paper")
-SETTINGS = ("arithmetic", "language")
+SETTINGS = tuple(SETTING_CLASSES)
 PAPER_RELEARN_LRS = (1e-3, 7e-4, 4e-4, 1e-4, 7e-5, 5e-5, 1e-5, 7e-6, 4e-6, 1e-6)  # Table 4
-PAPER_LANG_LRS = (1e-5, 2e-5, 3e-5, 4e-5, 5e-5, 6e-5, 7e-5, 8e-5)  # Appendix B.1, all three methods
-# Eight rates per method at scale cpu, placed (by short trial runs on the seed-0 reference) from where each method
-# starts to bite to where it overshoots; RMU moves only a few projections and needs far larger rates.
-CPU_ARITH_LRS = {"grad_diff": (3e-5, 5e-5, 7e-5, 1e-4, 1.5e-4, 2e-4, 3e-4, 5e-4),
-                 "max_ent": (5e-6, 7e-6, 1e-5, 1.5e-5, 2e-5, 3e-5, 5e-5, 7e-5),
-                 "rmu": (5e-3, 1e-2, 1.5e-2, 2e-2, 3e-2, 5e-2, 7e-2, 1e-1)}
-CPU_LANG_LRS = {"grad_diff": (5e-5, 1e-4, 1.5e-4, 2e-4, 3e-4, 4e-4, 5e-4, 7e-4),
-                "max_ent": (1e-5, 2e-5, 4e-5, 7e-5, 1e-4, 1.5e-4, 2e-4, 3e-4),
-                "rmu": (1e-2, 2e-2, 3e-2, 5e-2, 7e-2, 1e-1, 1.5e-1, 2e-1)}
 
 
 @dataclass(frozen=True)
 class UnlearnCfg:
-    """One unlearning method's runs (Table 5): a constant learning rate, swept over `lrs` (Appendix B.1)."""
+    """An unlearning step budget (Table 5): a constant learning rate (each method's sweep is in methods.py)."""
     steps: int
     batch_size: int      # rows per step, half forget and half retain (the paper's batch of 4 is 4 + 4 here)
-    lrs: tuple
     eval_every: int = 5
 
     def __post_init__(self):
         if self.steps < 1 or self.batch_size < 2 or self.batch_size % 2 or self.eval_every < 1:
             raise ValueError(f"UnlearnCfg needs steps, eval_every >= 1 and an even batch_size >= 2, got {self}")
-        if not self.lrs or any(not lr > 0 for lr in self.lrs):
-            raise ValueError(f"UnlearnCfg.lrs must be positive learning rates, got {self.lrs!r}")
 
     def train_cfg(self, lr: float) -> TrainCfg:
         return TrainCfg(steps=self.steps, batch_size=self.batch_size, lr=lr, min_lr=lr, warmup=0, schedule="constant",
                         eval_every=self.eval_every, checkpoint_every=max(self.steps // 2, 1))
 
 
-# Method hyperparameters per setting (Table 5, Appendix D): GradDiff/MaxEnt retain weight, RMU steering
-# coefficient c and retain weight. RMU's layers are chosen per model depth by `rmu_layers`.
-# The baselines' defaults (Section 6, Appendix D.1): SAM's radius 0.01 (Table 8's recommended value, on MaxEnt),
-# RepNoise alpha = beta = 1 (Appendix D.2.6), UNDIAL's strength 10 (the paper does not say; UNDIAL's own default).
-_BASELINE_PARAMS = {"sam": {"alpha": 1.0, "rho": 0.01}, "rep_noise": {"alpha": 1.0, "beta": 1.0},
-                    "undial": {"beta": 10.0}}
-UNLEARN_PARAMS = {
-    "language": {"grad_diff": {"alpha": 1.0}, "max_ent": {"alpha": 1.0}, "rmu": {"coeff": 6.5, "alpha": 1200.0},
-                 **_BASELINE_PARAMS},
-    "arithmetic": {"grad_diff": {"alpha": 15.0}, "max_ent": {"alpha": 1.0}, "rmu": {"coeff": 6.0, "alpha": 200.0},
-                   **_BASELINE_PARAMS},
-}
+# Section 6's grids for the robust baselines (Tables 7-8): RepNoise (alpha, beta) pairs and SAM radii.
 TABLE7_REPNOISE = ((0.1, 0.0001), (0.1, 0.001), (0.5, 0.01), (0.5, 0.1), (1.0, 0.1), (1.0, 1.0), (2.0, 2.0), (4.0, 4.0))
 TABLE8_SAM_RHO = (0.001, 0.003, 0.005, 0.01, 0.02, 0.04, 0.07, 0.1)
-
-
-def rmu_layers(num_layers: int) -> tuple[int, int]:
-    """(first, end) decoder layers of RMU, 0-based: the paper's 5-11 of 14, in the same proportion of depth.
-
-    The end layer (whose output is steered) stays below the last layer, so its output is a residual-stream state
-    rather than the final-normed one; RMU trains the MLP down-projections of layers first..end."""
-    end = max(0, min(num_layers - 2, (11 * num_layers) // 14))
-    return min(end, (5 * num_layers) // 14), end
 
 
 @dataclass(frozen=True)
@@ -89,11 +58,11 @@ PAPER_UNDO_ALPHAS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8)  
 PAPER_RETAIN_THRESHOLDS = (0.05, 0.09, 0.13, 0.17, 0.21, 0.25, 0.29, 0.33)  # Section 6, footnote 2
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CompareCfg:
     """The hyperparameter points of Section 6's comparison (Fig 7), per method, and the short attack's length.
 
-    sweep_points: GradDiff/MaxEnt/RMU points: None for the whole learning-rate sweep of notebook 02, k for the
+    sweep_points: the swept methods' points (methods.group("unlearning", "extra")): None for the whole learning-rate sweep of notebook 02, k for the
         chosen rate and its k - 1 nearest neighbours in that sweep.
     sam_rhos, rep_noise (alpha, beta pairs): SAM's and RepNoise's grids (Tables 7-8), both at MaxEnt's chosen rate.
     undial_lr_factors: UNDIAL's learning rates, as multiples of MaxEnt's chosen rate.
@@ -115,7 +84,8 @@ class CompareCfg:
             raise ValueError(f"CompareCfg needs at least one point per method, got {self}")
 
 
-PAPER_COMPARE = CompareCfg(None, TABLE8_SAM_RHO, TABLE7_REPNOISE, (0.3, 1.0, 3.0, 10.0), PAPER_RETAIN_THRESHOLDS)
+PAPER_COMPARE = CompareCfg(sweep_points=None, sam_rhos=TABLE8_SAM_RHO, rep_noise=TABLE7_REPNOISE,
+                           undial_lr_factors=(0.3, 1.0, 3.0, 10.0), undo_tolerances=PAPER_RETAIN_THRESHOLDS)
 
 
 # Scale cpu keeps notebooks 03 and 04 within a quarter hour each on 2 cores (703 s and 395 s on seed 0, see README):
@@ -123,20 +93,20 @@ PAPER_COMPARE = CompareCfg(None, TABLE8_SAM_RHO, TABLE7_REPNOISE, (0.3, 1.0, 3.0
 # student), the grid's corners, and two points per method in the comparison (UNDIAL at a third of and at MaxEnt's
 # rate: three times it already erases arithmetic retain).
 CPU_UNDO = UndoCfg((0.2, 0.6, 0.8), grid_alphas=(0.2, 0.8), grid_betas=(0.1, 1.0))
-CPU_COMPARE = CompareCfg(2, (0.01, 0.04), ((1.0, 1.0), (4.0, 4.0)), (0.3, 1.0), (0.05, 0.09), short_attack=10)
+CPU_COMPARE = CompareCfg(sweep_points=2, sam_rhos=(0.01, 0.04), rep_noise=((1.0, 1.0), (4.0, 4.0)),
+                         undial_lr_factors=(0.3, 1.0), undo_tolerances=(0.05, 0.09), short_attack=10)
+SMOKE_COMPARE = CompareCfg(sweep_points=2, sam_rhos=(0.01,), rep_noise=((1.0, 1.0),), undial_lr_factors=(1.0,),
+                           undo_tolerances=(0.05, 0.3), short_attack=5)
+SMOKE_UNDO = UndoCfg((0.3, 0.9), grid_alphas=(0.3, 0.9), grid_betas=(0.1, 1.0), eval_every=5)
 
 
-def _sweep(*lrs):
-    return tuple(float(x) for x in lrs)
+def _unlearn(steps: int, batch_size: int, eval_every: int, rmu_steps: int | None = None) -> dict:
+    """The unlearning step budgets (methods.Method.budget): "default", and RMU's (longer at gpu and paper)."""
+    return {"default": UnlearnCfg(steps, batch_size, eval_every),
+            "rmu": UnlearnCfg(rmu_steps or steps, batch_size, eval_every)}
 
 
-def _unlearn(steps, batch_size, grad_diff, max_ent, rmu, rmu_steps=None, eval_every=5):
-    return {"grad_diff": UnlearnCfg(steps, batch_size, _sweep(*grad_diff), eval_every),
-            "max_ent": UnlearnCfg(steps, batch_size, _sweep(*max_ent), eval_every),
-            "rmu": UnlearnCfg(rmu_steps or steps, batch_size, _sweep(*rmu), eval_every)}
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Preset:
     scale: str
     setting: str
@@ -152,7 +122,7 @@ class Preset:
     english_share: float = 0.75       # arithmetic: share of English rows in the reference's mix (paper: 1:3)
     hub_docs: int = 0          # documents streamed per language at scale paper
     num_processes: int = 1     # >1: stages run under `accelerate launch`
-    unlearn: dict | None = None            # method -> UnlearnCfg (Table 5, Appendix B.1)
+    unlearn: dict | None = None            # step budget ("default", "rmu") -> UnlearnCfg (Table 5)
     unlearn_distill: TrainCfg | None = None  # Unlearn-and-Distill (Table 6); None: the `distill` settings
     undo: UndoCfg | None = None                # UNDO's alpha/beta points (Section 5)
     compare: CompareCfg | None = None          # the method comparison's points (Section 6)
@@ -166,88 +136,77 @@ class Preset:
         return asdict(self)
 
 
-def _arith(scale, model, seq_len, pretrain, distill, attack, n_eval, **kw):
-    return Preset(scale, "arithmetic", model, seq_len, pretrain, distill, attack, n_eval, **kw)
-
-
-def _lang(scale, model, seq_len, pretrain, distill, attack, n_eval, **kw):
-    return Preset(scale, "language", model, seq_len, pretrain, distill, attack, n_eval, **kw)
-
-
 PRESETS = {
-    ("smoke", "arithmetic"): _arith(
-        "smoke", "tiny", 32,
-        TrainCfg(steps=30, batch_size=16, lr=3e-3, min_lr=3e-4, warmup=5, eval_every=15, checkpoint_every=10),
-        TrainCfg(steps=20, batch_size=16, lr=3e-3, min_lr=3e-4, warmup=5, eval_every=10, checkpoint_every=10),
-        AttackCfg(steps=10, lrs=(1e-3, 1e-4), batch_size=8, eval_every=5), n_eval=64, n_train_problems=2000,
+    ("smoke", "arithmetic"): Preset(
+        scale="smoke", setting="arithmetic", model="tiny", seq_len=32, n_eval=64, n_train_problems=2000,
         word_problem_frac=0.1, english_share=0.5,
-        unlearn=_unlearn(4, 8, (1e-3, 1e-4), (1e-3, 1e-4), (1e-3, 1e-4), eval_every=4),
+        pretrain=TrainCfg(steps=30, batch_size=16, lr=3e-3, min_lr=3e-4, warmup=5, eval_every=15, checkpoint_every=10),
+        distill=TrainCfg(steps=20, batch_size=16, lr=3e-3, min_lr=3e-4, warmup=5, eval_every=10, checkpoint_every=10),
+        attack=AttackCfg(steps=10, lrs=(1e-3, 1e-4), batch_size=8, eval_every=5),
+        unlearn=_unlearn(4, 8, eval_every=4),
         unlearn_distill=TrainCfg(steps=10, batch_size=16, lr=3e-3, min_lr=3e-4, warmup=2, eval_every=10),
-        undo=UndoCfg((0.3, 0.9), grid_alphas=(0.3, 0.9), grid_betas=(0.1, 1.0), eval_every=5),
-        compare=CompareCfg(2, (0.01,), ((1.0, 1.0),), (1.0,), (0.05, 0.3), short_attack=5)),
-    ("smoke", "language"): _lang(
-        "smoke", "tiny", 64,
-        TrainCfg(steps=30, batch_size=8, lr=3e-3, min_lr=3e-4, warmup=5, eval_every=15, checkpoint_every=10),
-        TrainCfg(steps=20, batch_size=8, lr=3e-3, min_lr=3e-4, warmup=5, eval_every=10, checkpoint_every=10),
-        AttackCfg(steps=10, lrs=(1e-3, 1e-4), batch_size=4, eval_every=5), n_eval=2048,
-        unlearn=_unlearn(4, 4, (1e-3, 1e-4), (1e-3, 1e-4), (1e-3, 1e-4), eval_every=4),
+        undo=SMOKE_UNDO, compare=SMOKE_COMPARE),
+    ("smoke", "language"): Preset(
+        scale="smoke", setting="language", model="tiny", seq_len=64, n_eval=2048,
+        pretrain=TrainCfg(steps=30, batch_size=8, lr=3e-3, min_lr=3e-4, warmup=5, eval_every=15, checkpoint_every=10),
+        distill=TrainCfg(steps=20, batch_size=8, lr=3e-3, min_lr=3e-4, warmup=5, eval_every=10, checkpoint_every=10),
+        attack=AttackCfg(steps=10, lrs=(1e-3, 1e-4), batch_size=4, eval_every=5),
+        unlearn=_unlearn(4, 4, eval_every=4),
         unlearn_distill=TrainCfg(steps=10, batch_size=8, lr=3e-3, min_lr=3e-4, warmup=2, eval_every=10),
-        undo=UndoCfg((0.3, 0.9), grid_alphas=(0.3, 0.9), grid_betas=(0.1, 1.0), eval_every=5),
-        compare=CompareCfg(2, (0.01,), ((1.0, 1.0),), (1.0,), (0.05, 0.3), short_attack=5)),
-    ("cpu", "arithmetic"): _arith(  # one problem per row, rows aligned to problem starts
-        "cpu", "small", 16,
-        TrainCfg(steps=800, batch_size=128, lr=1e-3, min_lr=1e-4, warmup=50, eval_every=100),
-        TrainCfg(steps=300, batch_size=128, lr=1e-3, min_lr=1e-4, warmup=50, eval_every=50),
-        AttackCfg(steps=50, lrs=(3e-3, 1e-3, 3e-4), batch_size=64, eval_every=10), n_eval=512,
-        word_problem_frac=0.0, english_share=0.25,
-        unlearn=_unlearn(20, 64, *CPU_ARITH_LRS.values(), eval_every=20),
+        undo=SMOKE_UNDO, compare=SMOKE_COMPARE),
+    ("cpu", "arithmetic"): Preset(  # one problem per row, rows aligned to problem starts
+        scale="cpu", setting="arithmetic", model="small", seq_len=16, n_eval=512, word_problem_frac=0.0,
+        english_share=0.25,
+        pretrain=TrainCfg(steps=800, batch_size=128, lr=1e-3, min_lr=1e-4, warmup=50, eval_every=100),
+        distill=TrainCfg(steps=300, batch_size=128, lr=1e-3, min_lr=1e-4, warmup=50, eval_every=50),
+        attack=AttackCfg(steps=50, lrs=(3e-3, 1e-3, 3e-4), batch_size=64, eval_every=10),
+        unlearn=_unlearn(20, 64, eval_every=20),
         unlearn_distill=TrainCfg(steps=300, batch_size=64, lr=1e-3, min_lr=1e-4, warmup=50, eval_every=50),
         undo=CPU_UNDO, compare=CPU_COMPARE),
-    ("cpu", "language"): _lang(
-        "cpu", "small", 128,
-        TrainCfg(steps=500, batch_size=16, lr=3e-3, min_lr=3e-4, warmup=50, eval_every=50, weight_decay=0.1),
-        TrainCfg(steps=250, batch_size=16, lr=3e-3, min_lr=3e-4, warmup=50, eval_every=50, weight_decay=0.1),
-        AttackCfg(steps=30, lrs=(3e-3, 1e-3, 3e-4), batch_size=8, eval_every=10), n_eval=8192,
-        unlearn=_unlearn(20, 8, *CPU_LANG_LRS.values(), eval_every=20),
+    ("cpu", "language"): Preset(
+        scale="cpu", setting="language", model="small", seq_len=128, n_eval=8192,
+        pretrain=TrainCfg(steps=500, batch_size=16, lr=3e-3, min_lr=3e-4, warmup=50, eval_every=50, weight_decay=0.1),
+        distill=TrainCfg(steps=250, batch_size=16, lr=3e-3, min_lr=3e-4, warmup=50, eval_every=50, weight_decay=0.1),
+        attack=AttackCfg(steps=30, lrs=(3e-3, 1e-3, 3e-4), batch_size=8, eval_every=10),
+        unlearn=_unlearn(20, 8, eval_every=20),
         unlearn_distill=TrainCfg(steps=250, batch_size=8, lr=3e-3, min_lr=3e-4, warmup=50, eval_every=50,
                                  weight_decay=0.1),
         undo=CPU_UNDO, compare=CPU_COMPARE),
-    ("gpu", "arithmetic"): _arith(
-        "gpu", "medium", 128,
-        TrainCfg(steps=3000, batch_size=128, lr=1e-3, min_lr=1e-4, warmup=100, eval_every=100),
-        TrainCfg(steps=2000, batch_size=128, lr=1e-3, min_lr=1e-4, warmup=100, eval_every=100),
-        AttackCfg(steps=500, lrs=(3e-3, 1e-3, 4e-4, 1e-4, 3e-5), batch_size=32, eval_every=10),
-        n_eval=2000, n_train_problems=500_000,
-        unlearn=_unlearn(50, 64, *CPU_ARITH_LRS.values(), rmu_steps=200, eval_every=5),
+    ("gpu", "arithmetic"): Preset(
+        scale="gpu", setting="arithmetic", model="medium", seq_len=128, n_eval=2000, n_train_problems=500_000,
+        pretrain=TrainCfg(steps=3000, batch_size=128, lr=1e-3, min_lr=1e-4, warmup=100, eval_every=100),
+        distill=TrainCfg(steps=2000, batch_size=128, lr=1e-3, min_lr=1e-4, warmup=100, eval_every=100),
+        attack=AttackCfg(steps=500, lrs=(3e-3, 1e-3, 4e-4, 1e-4, 3e-5), batch_size=32, eval_every=10),
+        unlearn=_unlearn(50, 64, eval_every=5, rmu_steps=200),
         undo=UndoCfg((0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)), compare=PAPER_COMPARE),
-    ("gpu", "language"): _lang(
-        "gpu", "medium", 256,
-        TrainCfg(steps=3000, batch_size=64, lr=1e-3, min_lr=1e-4, warmup=100, eval_every=100, weight_decay=0.1),
-        TrainCfg(steps=2000, batch_size=64, lr=1e-3, min_lr=1e-4, warmup=100, eval_every=100, weight_decay=0.1),
-        AttackCfg(steps=300, lrs=(3e-3, 1e-3, 4e-4, 1e-4, 3e-5), batch_size=8, eval_every=5), n_eval=32768,
-        unlearn=_unlearn(50, 16, *CPU_LANG_LRS.values(), rmu_steps=200, eval_every=5),
+    ("gpu", "language"): Preset(
+        scale="gpu", setting="language", model="medium", seq_len=256, n_eval=32768,
+        pretrain=TrainCfg(steps=3000, batch_size=64, lr=1e-3, min_lr=1e-4, warmup=100, eval_every=100,
+                          weight_decay=0.1),
+        distill=TrainCfg(steps=2000, batch_size=64, lr=1e-3, min_lr=1e-4, warmup=100, eval_every=100,
+                         weight_decay=0.1),
+        attack=AttackCfg(steps=300, lrs=(3e-3, 1e-3, 4e-4, 1e-4, 3e-5), batch_size=8, eval_every=5),
+        unlearn=_unlearn(50, 16, eval_every=5, rmu_steps=200),
         undo=UndoCfg((0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)), compare=PAPER_COMPARE),
-    ("paper", "arithmetic"): _arith(  # Tables 2-4, Gemma-2-0.3B
-        "paper", "gemma-2-0.3b", 256,
-        TrainCfg(steps=1000, batch_size=15, grad_accum=24, lr=4e-4, min_lr=4e-4, warmup=50, eval_every=50),
-        TrainCfg(steps=1000, batch_size=15, grad_accum=24, lr=7e-4, min_lr=7e-5, warmup=50, eval_every=50),
-        AttackCfg(steps=500, lrs=PAPER_RELEARN_LRS, batch_size=15, eval_every=5),
-        n_eval=5000, data="hub", n_train_problems=1_000_000, word_problem_frac=0.5, hub_docs=1_000_000, num_processes=8,
-        unlearn=_unlearn(10, 80, (6e-6, 7e-6, 8e-6, 9e-6, 1e-5, 2e-5, 3e-5, 4e-5),
-                         (6e-5, 7e-5, 8e-5, 9e-5, 1e-4, 2e-4, 3e-4, 4e-4),
-                         (6e-6, 7e-6, 8e-6, 9e-6, 1e-5, 2e-5, 3e-5, 4e-5), rmu_steps=500, eval_every=1),
+    ("paper", "arithmetic"): Preset(  # Tables 2-4, Gemma-2-0.3B
+        scale="paper", setting="arithmetic", model="gemma-2-0.3b", seq_len=256, n_eval=5000, data="hub",
+        n_train_problems=1_000_000, word_problem_frac=0.5, hub_docs=1_000_000, num_processes=8,
+        pretrain=TrainCfg(steps=1000, batch_size=15, grad_accum=24, lr=4e-4, min_lr=4e-4, warmup=50, eval_every=50),
+        distill=TrainCfg(steps=1000, batch_size=15, grad_accum=24, lr=7e-4, min_lr=7e-5, warmup=50, eval_every=50),
+        attack=AttackCfg(steps=500, lrs=PAPER_RELEARN_LRS, batch_size=15, eval_every=5),
+        unlearn=_unlearn(10, 80, eval_every=1, rmu_steps=500),
         unlearn_distill=TrainCfg(steps=1000, batch_size=15, grad_accum=24, lr=7e-4, min_lr=7e-5, warmup=50,
                                  eval_every=50),
         undo=UndoCfg(PAPER_UNDO_ALPHAS, eval_every=10), compare=PAPER_COMPARE),
-    ("paper", "language"): _lang(  # Tables 2-4, Gemma-2-0.1B; 2B tokens / (5 x 80 x 2048) = 2441 steps
-        "paper", "gemma-2-0.1b", 2048,
-        TrainCfg(steps=2441, batch_size=5, grad_accum=80, lr=4e-4, min_lr=4e-5, warmup=50, weight_decay=0.1,
-                 eval_every=100),
-        TrainCfg(steps=1526, batch_size=4, grad_accum=160, lr=4e-4, min_lr=4e-5, warmup=50, weight_decay=0.1,
-                 eval_every=100),
-        AttackCfg(steps=500, lrs=PAPER_RELEARN_LRS, batch_size=8, eval_every=5),
-        n_eval=500_000, data="hub", hub_docs=2_000_000, num_processes=8,
-        unlearn=_unlearn(100, 8, PAPER_LANG_LRS, PAPER_LANG_LRS, PAPER_LANG_LRS, rmu_steps=500, eval_every=10),
+    ("paper", "language"): Preset(  # Tables 2-4, Gemma-2-0.1B; 2B tokens / (5 x 80 x 2048) = 2441 steps
+        scale="paper", setting="language", model="gemma-2-0.1b", seq_len=2048, n_eval=500_000, data="hub",
+        hub_docs=2_000_000, num_processes=8,
+        pretrain=TrainCfg(steps=2441, batch_size=5, grad_accum=80, lr=4e-4, min_lr=4e-5, warmup=50, weight_decay=0.1,
+                          eval_every=100),
+        distill=TrainCfg(steps=1526, batch_size=4, grad_accum=160, lr=4e-4, min_lr=4e-5, warmup=50, weight_decay=0.1,
+                         eval_every=100),
+        attack=AttackCfg(steps=500, lrs=PAPER_RELEARN_LRS, batch_size=8, eval_every=5),
+        unlearn=_unlearn(100, 8, eval_every=10, rmu_steps=500),
         unlearn_distill=TrainCfg(steps=2441, batch_size=4, grad_accum=60, lr=9e-4, min_lr=7e-4, warmup=50,
                                  weight_decay=0.1, eval_every=100),
         undo=UndoCfg(PAPER_UNDO_ALPHAS, eval_every=10), compare=PAPER_COMPARE),

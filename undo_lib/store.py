@@ -16,6 +16,13 @@ import pandas as pd
 STORE_VERSION = 1  # bump when a change to the code invalidates stored artifacts
 
 
+def default_store(scale: str) -> Path:
+    """store/<scale> under the repository root, or under $UNDO_STORE when set."""
+    from . import repo_path
+    root = os.environ.get("UNDO_STORE")
+    return Path(root) / scale if root else repo_path("store", scale)
+
+
 def config_key(config: dict) -> str:
     blob = json.dumps({"version": STORE_VERSION, **config}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]

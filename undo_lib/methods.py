@@ -1,0 +1,178 @@
+"""The unlearning methods: one registry entry per method says everything the pipeline needs to run it.
+
+An entry names the method's loss (objectives.LOSSES), its hyperparameters per setting (Table 5, Appendix D), its
+learning-rate sweep per scale and setting (Appendix B.1), which step budget of the preset it runs, whether it needs a
+frozen copy of its starting model (a teacher), which parameters it trains, and, for Section 6's baselines, its grid
+of points in the method comparison. Notebooks and claims iterate over the registry.
+
+Groups: "unlearning" are Section 4's methods (swept, distilled, attacked: Figs 3-4, claim C2); "extra" are methods
+beyond the paper, swept and compared like them (Figs 3 and 7); "baseline" are Section 6's robust baselines, run at
+MaxEnt's chosen learning rate over their own grid (Fig 7).
+
+Adding a method: its loss in objectives.py (with a brute-force test), and an entry here.
+"""
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .data.mixture import stable_seed
+from .objectives import LOSSES
+
+GROUPS = ("unlearning", "extra", "baseline")
+
+
+def _never(params: dict) -> bool:
+    return False
+
+
+def _always(params: dict) -> bool:
+    return True
+
+
+@dataclass(frozen=True, kw_only=True)
+class Method:
+    """One unlearning method.
+
+    params: {setting: loss hyperparameters}; lrs: {scale: {setting: learning rates}} for the swept groups;
+    budget: the preset's unlearning step budget it runs ("default", or "rmu" for RMU's longer one at gpu/paper);
+    teacher: params -> whether the loss reads a frozen copy of the starting model; sam: sharpness-aware steps of
+    radius params["rho"]; prepare: (params, model_cfg, seed) -> (params, names of the trained parameters or None);
+    comparison: (CompareCfg, MaxEnt's chosen rate) -> {point label: (lr, hyperparameter overrides)} for baselines."""
+    name: str
+    display: str
+    loss: str
+    group: str
+    params: dict
+    lrs: dict = field(default_factory=dict)
+    budget: str = "default"
+    teacher: Callable[[dict], bool] = _never
+    sam: bool = False
+    prepare: Callable | None = None
+    comparison: Callable | None = None
+
+    def __post_init__(self):
+        if self.loss not in LOSSES:
+            raise ValueError(f"method {self.name!r}: unknown loss {self.loss!r}; choose from {sorted(LOSSES)}")
+        if self.group not in GROUPS:
+            raise ValueError(f"method {self.name!r}: group must be one of {GROUPS}, got {self.group!r}")
+        if (self.group == "baseline") != (self.comparison is not None):
+            raise ValueError(f"method {self.name!r}: baselines, and only they, need a comparison grid")
+
+    def sweep(self, scale: str, setting: str) -> tuple:
+        """The learning rates of its sweep at one scale and setting."""
+        try:
+            return tuple(float(lr) for lr in self.lrs[scale][setting])
+        except KeyError:
+            raise ValueError(f"method {self.name!r} has no learning-rate sweep at scale {scale!r}, setting "
+                             f"{setting!r} (a {self.group} method)") from None
+
+    def hyperparameters(self, setting: str, model_cfg, seed: int, **overrides) -> tuple[dict, list | None]:
+        """(loss hyperparameters, trained parameter names or None) at one setting, `overrides` applied."""
+        unknown = set(overrides) - set(self.params[setting])
+        if unknown:
+            raise ValueError(f"method {self.name!r} has no hyperparameter(s) {sorted(unknown)}; "
+                             f"it has {sorted(self.params[setting])}")
+        params = {**self.params[setting], **overrides}
+        return self.prepare(params, model_cfg, seed) if self.prepare else (params, None)
+
+
+def rmu_layers(num_layers: int) -> tuple[int, int]:
+    """(first, end) decoder layers of RMU, 0-based: the paper's 5-11 of 14, in the same proportion of depth.
+
+    The end layer (whose output is steered) stays below the last layer, so its output is a residual-stream state
+    rather than the final-normed one; RMU trains the MLP down-projections of layers first..end."""
+    end = max(0, min(num_layers - 2, (11 * num_layers) // 14))
+    return min(end, (5 * num_layers) // 14), end
+
+
+def _rmu_prepare(params: dict, model_cfg, seed: int):
+    first, end = rmu_layers(model_cfg.num_hidden_layers)
+    params = {**params, "layer": end, "retain": bool(params["retain"]),
+              "hidden_size": model_cfg.hidden_size, "seed": stable_seed("rmu-direction", seed) % 2**31}
+    return params, [f"model.layers.{i}.mlp.down_proj.weight" for i in range(first, end + 1)]
+
+
+def _rmu_teacher(params: dict) -> bool:
+    return bool(params["retain"])
+
+
+def _sam_grid(c, lr):
+    return {f"rho={rho:g}": (lr, {"rho": rho}) for rho in c.sam_rhos}
+
+
+def _rep_noise_grid(c, lr):
+    return {f"alpha={a:g} beta={b:g}": (lr, {"alpha": a, "beta": b}) for a, b in c.rep_noise}
+
+
+def _undial_grid(c, lr):
+    return {f"lr={lr * k:g}": (lr * k, {}) for k in c.undial_lr_factors}
+
+
+def _both(params: dict) -> dict:
+    return {"arithmetic": dict(params), "language": dict(params)}
+
+
+def _lrs(smoke, cpu_arith, cpu_lang, paper_arith, paper_lang) -> dict:
+    """{scale: {setting: rates}}; scale gpu sweeps the cpu rates (its models are the cpu ones, wider)."""
+    cpu = {"arithmetic": cpu_arith, "language": cpu_lang}
+    return {"smoke": {"arithmetic": smoke, "language": smoke}, "cpu": cpu, "gpu": cpu,
+            "paper": {"arithmetic": paper_arith, "language": paper_lang}}
+
+
+SMOKE_LRS = (1e-3, 1e-4)
+PAPER_LANG_LRS = (1e-5, 2e-5, 3e-5, 4e-5, 5e-5, 6e-5, 7e-5, 8e-5)  # Appendix B.1, all three methods
+# Eight rates per method at scale cpu, placed (by short trial runs on the seed-0 reference) from where each method
+# starts to bite to where it overshoots; RMU moves only a few projections and needs far larger rates.
+GRAD_DIFF_CPU = {"arithmetic": (3e-5, 5e-5, 7e-5, 1e-4, 1.5e-4, 2e-4, 3e-4, 5e-4),
+                 "language": (5e-5, 1e-4, 1.5e-4, 2e-4, 3e-4, 4e-4, 5e-4, 7e-4)}
+GRAD_DIFF_PAPER = (6e-6, 7e-6, 8e-6, 9e-6, 1e-5, 2e-5, 3e-5, 4e-5)
+
+# Retain weights alpha (GradDiff, MaxEnt), RMU's steering coefficient and retain weight (Table 5, Appendix D); the
+# baselines' defaults (Section 6, Appendix D.1): SAM's radius 0.01 (Table 8's recommended value, on MaxEnt),
+# RepNoise alpha = beta = 1 (Appendix D.2.6), UNDIAL's strength 10 (the paper does not say; UNDIAL's own default).
+# NPO and SimNPO (beyond the paper): OpenUnlearning's defaults (NPO beta 0.1; SimNPO beta 4.5, delta 0, forget
+# weight 0.125), both with a retain weight of 1.
+METHODS = {m.name: m for m in (
+    Method(name="grad_diff", display="GradDiff", loss="grad_diff", group="unlearning",
+           params={"arithmetic": {"alpha": 15.0}, "language": {"alpha": 1.0}},
+           lrs=_lrs(SMOKE_LRS, *GRAD_DIFF_CPU.values(), GRAD_DIFF_PAPER, PAPER_LANG_LRS)),
+    Method(name="max_ent", display="MaxEnt", loss="max_ent", group="unlearning", params=_both({"alpha": 1.0}),
+           lrs=_lrs(SMOKE_LRS, (5e-6, 7e-6, 1e-5, 1.5e-5, 2e-5, 3e-5, 5e-5, 7e-5),
+                    (1e-5, 2e-5, 4e-5, 7e-5, 1e-4, 1.5e-4, 2e-4, 3e-4),
+                    (6e-5, 7e-5, 8e-5, 9e-5, 1e-4, 2e-4, 3e-4, 4e-4), PAPER_LANG_LRS)),
+    Method(name="rmu", display="RMU", loss="rmu", group="unlearning", budget="rmu", teacher=_rmu_teacher,
+           prepare=_rmu_prepare,
+           params={"arithmetic": {"coeff": 6.0, "alpha": 200.0, "retain": True},
+                   "language": {"coeff": 6.5, "alpha": 1200.0, "retain": True}},
+           lrs=_lrs(SMOKE_LRS, (5e-3, 1e-2, 1.5e-2, 2e-2, 3e-2, 5e-2, 7e-2, 1e-1),
+                    (1e-2, 2e-2, 3e-2, 5e-2, 7e-2, 1e-1, 1.5e-1, 2e-1), GRAD_DIFF_PAPER, PAPER_LANG_LRS)),
+    Method(name="npo", display="NPO", loss="npo", group="extra", teacher=_always,
+           params=_both({"beta": 0.1, "gamma": 1.0, "alpha": 1.0}),
+           lrs=_lrs(SMOKE_LRS, *GRAD_DIFF_CPU.values(), GRAD_DIFF_PAPER, PAPER_LANG_LRS)),
+    Method(name="simnpo", display="SimNPO", loss="simnpo", group="extra",
+           params=_both({"beta": 4.5, "delta": 0.0, "gamma": 0.125, "alpha": 1.0}),
+           lrs=_lrs(SMOKE_LRS, *({s: tuple(10 * lr for lr in r) for s, r in GRAD_DIFF_CPU.items()}.values()),
+                    tuple(10 * lr for lr in GRAD_DIFF_PAPER), tuple(10 * lr for lr in PAPER_LANG_LRS))),
+    Method(name="sam", display="SAM", loss="max_ent", group="baseline", sam=True, comparison=_sam_grid,
+           params=_both({"alpha": 1.0, "rho": 0.01})),
+    Method(name="rep_noise", display="RepNoise", loss="rep_noise", group="baseline", comparison=_rep_noise_grid,
+           params=_both({"alpha": 1.0, "beta": 1.0})),
+    Method(name="undial", display="UNDIAL", loss="undial", group="baseline", teacher=_always,
+           comparison=_undial_grid, params=_both({"beta": 10.0})),
+)}
+OTHER_NAMES = {"undo": "UNDO", "data_filtering": "Data Filtering"}  # points of Fig 7 that are no unlearning method
+
+
+def method(name: str) -> Method:
+    if name not in METHODS:
+        raise ValueError(f"unknown unlearning method {name!r}; choose from {sorted(METHODS)}")
+    return METHODS[name]
+
+
+def group(*groups: str) -> tuple:
+    """Names of the registered methods in these groups, in registry order."""
+    return tuple(m.name for m in METHODS.values() if m.group in groups)
+
+
+def display_name(name: str) -> str:
+    """The paper's name of a method (or of UNDO, Data Filtering); other labels unchanged."""
+    return METHODS[name].display if name in METHODS else OTHER_NAMES.get(name, name)

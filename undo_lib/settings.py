@@ -1,0 +1,173 @@
+"""The paper's settings: what is forgotten and kept, the data each draws on, how it is graded.
+
+A `Setting` owns everything that differs between arithmetic and language: its token streams, the mixtures that
+stages train on (Tables 2, 4 and 5), its evaluator and metric direction, the chance level, and the words that label
+its plots. Nothing outside this module tests a setting by its name; code asks the setting instead.
+
+    arithmetic: forget multiplication/division, keep addition/subtraction; graded by answer accuracy (higher is
+                better).
+    language:   forget Korean, keep English; graded by cross-entropy on held-out text (lower is better).
+"""
+import math
+from functools import cached_property
+
+import torch
+
+from .data import arithmetic, language
+from .data.mixture import Mixture, documents_stream, problems_stream, text_stream
+from .data.tokenizer import embedded_tokenizer, hub_tokenizer
+from .evaluate import Evaluator, answer_batch
+
+DATA_SEED = 42  # the paper's fixed seed for data sampling; the experiment seed varies initializations and batches
+
+
+class Setting:
+    """One setting at one scale (its `Preset`): data streams, mixtures, evaluator, metric direction, labels."""
+
+    name: str = ""
+    metric: str = ""              # the evaluator's kind: "accuracy" or "cross_entropy"
+    forget_label: str = ""        # the forget capability, as plots name it
+    retain_label: str = ""
+
+    def __init__(self, preset):
+        if preset.setting != self.name:
+            raise ValueError(f"preset of {preset.setting!r} given to the {self.name!r} setting")
+        self.preset = preset
+
+    def __repr__(self):
+        return f"{type(self).__name__}(scale={self.preset.scale!r})"
+
+    @property
+    def higher_is_better(self) -> bool:
+        """Whether a larger metric means more capability (accuracy) rather than less (cross-entropy)."""
+        return self.metric == "accuracy"
+
+    @property
+    def unit(self) -> str:
+        return "accuracy" if self.higher_is_better else "cross-entropy"
+
+    @cached_property
+    def tokenizer(self):
+        return embedded_tokenizer() if self.preset.data == "embedded" else hub_tokenizer()
+
+    def text_stream(self, lang: str, split: str):
+        """English or Korean text of a split ("train" or "validation") as one token stream."""
+        p = self.preset
+        if p.data == "embedded":
+            return text_stream(lang, language.embedded_text(lang, split), self.tokenizer)
+        n_docs = p.hub_docs if split == "train" else max(1, p.n_eval // 200)
+        return documents_stream(lang, language.hub_documents(lang, split, n_docs), self.tokenizer)
+
+    @cached_property
+    def streams(self) -> dict:
+        """{stream name: TokenStream} of the training data."""
+        raise NotImplementedError
+
+    def mixture_parts(self) -> dict:
+        """{mixture name: [(stream, weight), ...]}: reference, oracle, attack and unlearn (forget stream first)."""
+        raise NotImplementedError
+
+    def mixture(self, name: str) -> Mixture:
+        parts = self.mixture_parts()
+        if name not in parts:
+            raise ValueError(f"the {self.name} setting has no mixture {name!r}; it has {sorted(parts)}")
+        streams = [(self.streams[s], w) for s, w in parts[name]]
+        return Mixture(f"{self.name}/{name}", streams, self.preset.seq_len)
+
+    @cached_property
+    def evaluator(self) -> Evaluator:
+        """Grades the held-out "retain" and "forget" sets."""
+        raise NotImplementedError
+
+    @property
+    def chance(self) -> float:
+        """The metric of a model that knows nothing."""
+        raise NotImplementedError
+
+    def attack_passes(self, attack) -> float:
+        """How many times an attack (AttackCfg) passes over its forget training tokens (more than ~1: it overfits)."""
+        forget, weight = self.mixture_parts()["attack"][0]
+        share = weight / sum(w for _, w in self.mixture_parts()["attack"])
+        return attack.steps * attack.batch_size * share * self.preset.seq_len / len(self.streams[forget])
+
+
+class Arithmetic(Setting):
+    name, metric = "arithmetic", "accuracy"
+    forget_label, retain_label = "mul/div", "add/sub"
+
+    def _problems(self, name: str, ops):
+        p = self.preset
+        problems = arithmetic.problems(ops, p.n_train_problems, "train", p.word_problem_frac, DATA_SEED)
+        return problems_stream(name, problems, self.tokenizer)
+
+    @cached_property
+    def streams(self) -> dict:
+        ops = arithmetic.RETAIN_OPS + arithmetic.FORGET_OPS
+        return {"english": self.text_stream("english", "train"), "all_ops": self._problems("all_ops", ops),
+                "add_sub": self._problems("add_sub", arithmetic.RETAIN_OPS),
+                "mul_div": self._problems("mul_div", arithmetic.FORGET_OPS)}
+
+    def mixture_parts(self) -> dict:
+        """The reference sees all operations and English (1:3 in the paper, english_share 0.75); the oracle the
+        same share of add/sub with the mul/div share replaced by English (1:7 in the paper); the attack mul/div and
+        English at the reference's ratio; unlearning mul/div and add/sub 1:1 (Table 5)."""
+        english = self.preset.english_share
+        arith = 1 - english
+        return {"reference": [("all_ops", arith), ("english", english)],
+                "oracle": [("add_sub", arith / 2), ("english", english + arith / 2)],
+                "attack": [("mul_div", arith), ("english", english)],
+                "unlearn": [("mul_div", 1), ("add_sub", 1)]}
+
+    @cached_property
+    def evaluator(self) -> Evaluator:
+        p = self.preset
+
+        def graded(ops):
+            problems = arithmetic.problems(ops, p.n_eval, "eval", p.word_problem_frac, DATA_SEED)
+            return answer_batch(problems, self.tokenizer)
+        return Evaluator("accuracy", {"retain": graded(arithmetic.RETAIN_OPS),
+                                      "forget": graded(arithmetic.FORGET_OPS)})
+
+    @property
+    def chance(self) -> float:
+        return 0.0
+
+
+class Language(Setting):
+    name, metric = "language", "cross_entropy"
+    forget_label, retain_label = "Korean", "English"
+
+    @cached_property
+    def streams(self) -> dict:
+        return {lang: self.text_stream(lang, "train") for lang in ("english", "korean")}
+
+    def mixture_parts(self) -> dict:
+        """English + Korean 1:1 (reference), English only (oracle), Korean only (attack), Korean/English 1:1
+        (unlearning)."""
+        return {"reference": [("english", 1), ("korean", 1)], "oracle": [("english", 1)],
+                "attack": [("korean", 1)], "unlearn": [("korean", 1), ("english", 1)]}
+
+    @cached_property
+    def evaluator(self) -> Evaluator:
+        p, sets = self.preset, {}
+        for name, lang in (("retain", "english"), ("forget", "korean")):
+            ids = self.text_stream(lang, "validation").ids
+            rows = max(1, min(p.n_eval, len(ids)) // p.seq_len)
+            chunk = ids[: rows * p.seq_len].view(rows, p.seq_len)
+            sets[name] = {"input_ids": chunk, "attention_mask": torch.ones_like(chunk)}
+        return Evaluator("cross_entropy", sets)
+
+    @property
+    def chance(self) -> float:
+        """The cross-entropy log V of a uniform guess."""
+        return math.log(len(self.tokenizer))
+
+
+SETTINGS = {cls.name: cls for cls in (Arithmetic, Language)}
+
+
+def make_setting(preset) -> Setting:
+    """The Setting of a preset (scales.preset(scale, name))."""
+    if preset.setting not in SETTINGS:
+        raise ValueError(f"unknown setting {preset.setting!r}; choose from {sorted(SETTINGS)}")
+    return SETTINGS[preset.setting](preset)
