@@ -8,7 +8,7 @@ relearning-attack step, evaluation) it prints model FLOP/s as a share of the fp3
   compile) and the steps after which compiling pays;
 - matmul bound: the rate if nothing but the step's matrix multiplies took time (torch.profiler), the ceiling
   without faster matmul kernels;
-- pool: one process per core at one thread each, running the stage side by side (parallel.run's layout), the
+- pool: one process per core at one thread each, running the stage side by side (runner.run's layout), the
   machine's total against the all-threads peak.
 Model FLOPs are counted by torch.utils.flop_counter on one step: 6 x parameters x tokens + attention for a plain
 step, plus the teacher's forward where there is one (SAM's second pass counted too). Step times are medians.
@@ -25,7 +25,7 @@ import sys
 import tempfile
 import time
 import warnings
-from dataclasses import asdict, replace
+from dataclasses import replace
 
 warnings.filterwarnings("ignore")
 if "--warm" not in sys.argv:  # before torch's libraries fix the directory
@@ -38,7 +38,10 @@ from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 from undo_lib.attack import ADAM_BETAS, ADAM_EPS, lr_at, relearn_sweep_batched, relearn_sweep_sequential  # noqa: E402
 from undo_lib.evaluate import exact_match, model_forward  # noqa: E402
 from undo_lib.objectives import cross_entropy  # noqa: E402
+from undo_lib.execute import stage_inputs  # noqa: E402
+from undo_lib.methods import method  # noqa: E402
 from undo_lib.pipeline import Experiment  # noqa: E402
+from undo_lib.stages import From  # noqa: E402
 from undo_lib.train import TrainCfg, adamw, make_scheduler, train  # noqa: E402
 
 
@@ -50,7 +53,8 @@ for _module in ("undo_lib.train", "undo_lib.attack"):
     sys.modules[_module].tqdm = _silent_tqdm
 
 MATMULS = ("aten::mm", "aten::bmm", "aten::addmm", "aten::baddbmm")
-STAGES = ("pretrain", "distill", "grad_diff", "max_ent", "rmu", "sam", "rep_noise", "undial", "relearn", "evaluate")
+STAGES = ("pretrain", "distill", "grad_diff", "max_ent", "rmu", "npo", "simnpo", "sam", "rep_noise", "undial", "relearn",
+          "evaluate")
 
 
 def matmul_peak(n=2048, reps=25) -> float:
@@ -67,31 +71,31 @@ def matmul_peak(n=2048, reps=25) -> float:
 def experiment(scale, setting, store) -> Experiment:
     """The experiment, with a randomly initialized reference in its store under the reference's key."""
     exp = Experiment(scale, setting, 0, store_root=store)
-    config = exp.pretrain_config("reference")
-    if not exp.store.find("pretrain", config):
-        exp.store.begin("pretrain", config)
-        exp.store.finish("pretrain", config, model=exp.stage_inputs(config).model, metrics=None)
+    spec = exp.pretrain_spec("reference")
+    if not exp.store.find("pretrain", spec.config()):
+        exp.store.begin("pretrain", spec.config())
+        model = stage_inputs(spec, exp.setting, exp.store).model
+        exp.store.finish("pretrain", spec.config(), model=model, metrics=None)
     return exp
 
 
-def stage_config(exp, name) -> dict:
+def stage_spec(exp, name):
     reference = exp.pretrain("reference")
     if name == "pretrain":
-        return exp.pretrain_config("reference")
+        return exp.pretrain_spec("reference")
     if name == "distill":
-        return exp.distill_config(reference)
+        return exp.distill_spec(reference)
     if name == "relearn":  # one step of the attack: cross-entropy on its mixture, at its batch size
         a = exp.preset.attack
-        config = exp.pretrain_config("reference")
         cfg = TrainCfg(steps=a.steps, batch_size=a.batch_size, lr=a.lrs[0], warmup=a.warmup, schedule="constant")
-        return {**config, "mixture_name": "attack", "train": asdict(cfg), "init": reference.key}
-    method = "max_ent" if name == "sam" else name
-    return exp.unlearn_config(name, exp.preset.unlearn[method if method in exp.preset.unlearn else "max_ent"].lrs[0])
+        return replace(exp.pretrain_spec("reference"), mixture="attack", train=cfg, init=From(reference))
+    swept = method(name).group != "baseline"
+    return exp.unlearn_spec(name, method(name if swept else "max_ent").sweep(exp.scale, exp.setting.name)[0])
 
 
 def run_stage(exp, name, steps, barrier_at=None, barrier=None):
     """(seconds of step 0, median seconds of the steps after warm-up) of `steps` steps of train() for stage `name`."""
-    stage = exp.stage_inputs(stage_config(exp, name))
+    stage = stage_inputs(stage_spec(exp, name), exp.setting, exp.store)
     cfg = replace(stage.cfg, steps=steps, eval_every=10 ** 9, checkpoint_every=10 ** 9)
     stamps = []
 
@@ -183,7 +187,7 @@ def share(flops, seconds_fn):
 
 
 def bench_stages(exp, args, peak1):
-    print(f"\n{exp.setting}: model GFLOP per step (per evaluation of retain + forget); ms per step; share of the "
+    print(f"\n{exp.setting.name}: model GFLOP per step (per evaluation of retain + forget); ms per step; share of the "
           f"fp32 matmul peak measured around each timing")
     print(f"{'stage':<10} {'GFLOP':>6} | {'default ms':>10} {'%peak':>6} | {'compiled ms':>11} {'%peak':>6} "
           f"{'compile s':>9} {'pays after':>10} | {'matmul bound':>12} | {'pool %peak':>10}")
@@ -191,7 +195,7 @@ def bench_stages(exp, args, peak1):
     n = os.cpu_count() or 1
     pool = {}
     if args.pool:
-        pool = pool_seconds(exp.scale, exp.setting, str(exp.store.root), STAGES, args.steps)
+        pool = pool_seconds(exp.scale, exp.setting.name, str(exp.store.root), STAGES, args.steps)
         pool_peak = matmul_peak()
     for name in STAGES:
         flops = count_flops(exp, name)
@@ -279,7 +283,7 @@ def bench_sweep(exp, rounds):
     _, eager_share = share(flops, lambda: statistics.median(times["K sequential eager"]))
     parts = ", ".join(f"{k} {statistics.median(times[k]):.1f} s ({statistics.median(ratios[k]):.2f}x)"
                       for k in runs)
-    print(f"{exp.setting} sweep, K={len(cfg.lrs)} x {cfg.steps} steps, forget graded every {cfg.eval_every}, "
+    print(f"{exp.setting.name} sweep, K={len(cfg.lrs)} x {cfg.steps} steps, forget graded every {cfg.eval_every}, "
           f"{flops / 1e12:.2f} TFLOP (speed-up: median over {rounds} rounds of each round's ratio): {parts}; the "
           f"compiled sweep's first run (its graphs compiled by the stage rows): {first_compiled:.1f} s. K sequential "
           f"eager runs at ~{eager_share:.0%} of the peak: 1.5x would need {1.5 * eager_share:.0%}")
@@ -288,7 +292,7 @@ def bench_sweep(exp, rounds):
 def bench_loop(exp, steps, rounds):
     """train() against a bare loop doing the same work (fused AdamW, cosine schedule, clipping): median step times,
     each step timed from its batch to the next (the same stamps for both), rounds alternating."""
-    stage = exp.stage_inputs(exp.pretrain_config("reference"))
+    stage = stage_inputs(exp.pretrain_spec("reference"), exp.setting, exp.store)
     cfg = replace(stage.cfg, steps=steps, eval_every=10 ** 9, checkpoint_every=10 ** 9)
     batches = [stage.batches(s) for s in range(steps)]
 
@@ -323,7 +327,7 @@ def bench_loop(exp, steps, rounds):
     same = all(torch.allclose(a, b, atol=1e-6) for a, b in zip(models["ours"].parameters(),
                                                                models["bare"].parameters()))
     q = {k: statistics.quantiles(v, n=4) for k, v in ratios.items()}
-    print(f"{exp.setting} training loop, {steps} steps x {rounds} rounds: undo_lib / bare loop = "
+    print(f"{exp.setting.name} training loop, {steps} steps x {rounds} rounds: undo_lib / bare loop = "
           f"{q['step'][1]:.3f} per step (quartiles {q['step'][0]:.3f}-{q['step'][2]:.3f}), {q['call'][1]:.3f} per "
           f"call with set-up ({q['call'][0]:.3f}-{q['call'][2]:.3f}); same weights after: {same}")
 
@@ -331,7 +335,7 @@ def bench_loop(exp, steps, rounds):
 def bench_accuracy(exp, n):
     """On the trained seed-0 reference of the default store when there is one (random weights answer nothing)."""
     stored = Experiment(exp.scale, "arithmetic", 0)
-    trained = stored.store.find("pretrain", stored.pretrain_config("reference"))
+    trained = stored.store.find("pretrain", stored.pretrain_spec("reference").config())
     model = (trained or exp.pretrain("reference")).model().eval()
     tok, batch = exp.tokenizer, {k: v[:n] for k, v in exp.evaluator.sets["forget"].items()}
     start = time.perf_counter()

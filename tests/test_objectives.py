@@ -218,3 +218,78 @@ def test_rep_noise_matches_its_terms(tiny_model):
     got = rep_noise(out, batch, alpha=2.0, beta=0.5)
     assert abs(got.item() - want.item()) < 1e-4
     assert make_objective("rep_noise", alpha=1.0, beta=1e-3).internals
+
+
+def _brute_logprobs(logits, ids, mask, b):
+    """[(position, log p(next token))] of row b over its counted positions, in float64."""
+    out = []
+    for t in range(ids.shape[1] - 1):
+        if mask[b, t] and mask[b, t + 1]:
+            out.append(math.log(torch.softmax(logits[b, t].double(), -1)[ids[b, t + 1]].item()))
+    return out
+
+
+def _unlearning_batch():
+    ids, mask, logits, ref = _batch(B=4, pad_from=(7, 4, 5, 6))
+    forget = torch.tensor([True, False, True, False])
+    return ids, mask, logits, ref, forget
+
+
+def _brute_retain_ce(logits, ids, mask, forget):
+    nll = [-lp for b in range(ids.shape[0]) if not forget[b] for lp in _brute_logprobs(logits, ids, mask, b)]
+    return sum(nll) / len(nll)
+
+
+def test_npo_matches_brute_force():
+    """NPO = gamma (2/beta) mean_forget log(1 + (p/p_ref)^beta) + alpha CE(retain), sequence probabilities."""
+    from undo_lib.objectives import npo
+    ids, mask, logits, ref, forget = _unlearning_batch()
+    beta, gamma, alpha = 0.5, 0.7, 1.3
+    terms = []
+    for b in range(ids.shape[0]):
+        if forget[b]:
+            log_ratio = sum(_brute_logprobs(logits, ids, mask, b)) - sum(_brute_logprobs(ref, ids, mask, b))
+            terms.append(2 / beta * math.log(1 + math.exp(beta * log_ratio)))
+    want = gamma * sum(terms) / len(terms) + alpha * _brute_retain_ce(logits, ids, mask, forget)
+    batch = {"input_ids": ids, "attention_mask": mask, "forget": forget, "teacher_logits": ref}
+    got = npo(SimpleNamespace(logits=logits), batch, beta=beta, gamma=gamma, alpha=alpha)
+    assert abs(got.item() - want) < 1e-4
+    # at the reference itself the forget term is (2/beta) log 2, and its gradient is gradient ascent's
+    same = dict(batch, teacher_logits=logits.clone())
+    only_forget = npo(SimpleNamespace(logits=logits), same, beta=beta, gamma=1.0, alpha=0.0)
+    assert abs(only_forget.item() - 2 / beta * math.log(2)) < 1e-5
+
+
+def test_npo_gradient_at_the_reference_is_gradient_ascent():
+    from undo_lib.objectives import npo
+    ids, mask, logits, _, forget = _unlearning_batch()
+    x = logits.clone().requires_grad_(True)
+    batch = {"input_ids": ids, "attention_mask": mask, "forget": forget, "teacher_logits": logits.clone()}
+    npo(SimpleNamespace(logits=x), batch, beta=0.1, alpha=0.0).backward()
+    y = logits.clone().requires_grad_(True)
+    logp = torch.log_softmax(y[:, :-1], -1).gather(-1, ids[:, 1:, None]).squeeze(-1)
+    counted = (mask[:, :-1] * mask[:, 1:]).float() * forget.float()[:, None]
+    ((logp * counted).sum() / forget.sum()).backward()  # d/dtheta of the mean forget sequence log-probability
+    assert torch.allclose(x.grad, y.grad, atol=1e-5)
+
+
+def test_simnpo_matches_brute_force():
+    """SimNPO = gamma (2/beta) mean_forget -log sigmoid(beta (nll/|y| - delta)) + alpha CE(retain)."""
+    from undo_lib.objectives import simnpo
+    ids, mask, logits, _, forget = _unlearning_batch()
+    beta, delta, gamma, alpha = 2.0, 0.5, 0.3, 1.1
+    terms = []
+    for b in range(ids.shape[0]):
+        if forget[b]:
+            lps = _brute_logprobs(logits, ids, mask, b)
+            x = beta * (-sum(lps) / len(lps) - delta)
+            terms.append(2 / beta * math.log(1 + math.exp(-x)))
+    want = gamma * sum(terms) / len(terms) + alpha * _brute_retain_ce(logits, ids, mask, forget)
+    batch = {"input_ids": ids, "attention_mask": mask, "forget": forget}
+    got = simnpo(SimpleNamespace(logits=logits), batch, beta=beta, delta=delta, gamma=gamma, alpha=alpha)
+    assert abs(got.item() - want) < 1e-4
+
+
+def test_npo_needs_the_frozen_models_logits_and_simnpo_does_not():
+    assert make_objective("npo", beta=0.1).teacher == "logits"
+    assert make_objective("simnpo").teacher is None

@@ -124,6 +124,10 @@ class Experiment:
         start = self._random(f"student-of-{teacher.key}") if init == "random" else From(init)
         return self._spec("distill", "forward_kl", "reference", cfg or self.preset.distill, start, teacher=teacher)
 
+    def unlearn_and_distill_spec(self, teacher: Artifact) -> StageSpec:
+        """Unlearn-and-Distill (Section 4): the unlearned `teacher` distilled into a fresh random init (Table 6)."""
+        return self.distill_spec(teacher, "random", self.preset.distill_after_unlearning)
+
     def undo_spec(self, teacher: Artifact, alpha: float, beta: float = 0.1, noise_seed: int = 0,
                   tolerance: float = 0.05, eval_every: int | None = None) -> StageSpec:
         """UNDO (Section 5): shrink-and-perturb the unlearned `teacher` (noise.shrink_perturb), then distill the
@@ -161,14 +165,14 @@ class Experiment:
         u = self.preset.undo
         return {(a, b): self.undo_spec(teacher, a, b, self.seed, u.tolerance, u.eval_every) for a, b in u.points()}
 
-    def comparison_specs(self, **rmu) -> dict:
+    def comparison_specs(self, overrides: dict | None = None) -> dict:
         """Section 6's models, {method: {point label: StageSpec}}, at the preset's CompareCfg points. Swept
         methods: the chosen rate of their (trained, cached) sweep and its nearest neighbours; baselines: their grid
         at MaxEnt's chosen rate; UNDO: from MaxEnt's chosen model at one alpha and beta, one point per retain
-        threshold. `rmu` (e.g. retain=False) is passed to RMU's sweep."""
-        c, out, chosen = self.preset.compare, {}, {}
+        threshold. overrides: {method: hyperparameters} for the swept methods (e.g. {"rmu": {"retain": False}})."""
+        c, out, chosen, overrides = self.preset.compare, {}, {}, overrides or {}
         for name in group("unlearning", "extra"):
-            specs = self.unlearn_sweep_specs(name, **(rmu if name == "rmu" else {}))
+            specs = self.unlearn_sweep_specs(name, **overrides.get(name, {}))
             sweep = self.train(specs, f"{name} sweep")
             lrs, best = sorted(sweep), self.choose(sweep)
             chosen[name] = best, sweep[best]
@@ -191,8 +195,7 @@ class Experiment:
         return self.train(self.distill_spec(teacher, init, cfg))
 
     def unlearn_and_distill(self, teacher: Artifact) -> Artifact:
-        """Unlearn-and-Distill (Section 4): the unlearned `teacher` distilled into a fresh random init (Table 6)."""
-        return self.distill(teacher, "random", self.preset.distill_after_unlearning)
+        return self.train(self.unlearn_and_distill_spec(teacher))
 
     def undo(self, teacher: Artifact, alpha: float, beta: float = 0.1, noise_seed: int = 0,
              tolerance: float = 0.05, eval_every: int | None = None) -> Artifact:
@@ -207,8 +210,8 @@ class Experiment:
     def undo_sweep(self, teacher: Artifact) -> dict:
         return self.train(self.undo_sweep_specs(teacher), "UNDO students")
 
-    def method_comparison(self, **rmu) -> dict:
-        return self.train(self.comparison_specs(**rmu), "comparison")
+    def method_comparison(self, overrides: dict | None = None) -> dict:
+        return self.train(self.comparison_specs(overrides), "comparison")
 
     @property
     def data_filtering_steps(self) -> float:
