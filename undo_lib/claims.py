@@ -24,8 +24,9 @@ CLAIMS = {
           "(Spearman rank correlation >= 0.8 each; Section 5, Fig 5).",
     "C4": "alpha moves robustness more than beta: over the alpha x beta grid, the spread of robustness across alpha "
           "(at fixed beta) is larger than across beta (at fixed alpha) (Section 5, Fig 6).",
-    "C5": "After the long relearning attack no baseline point (GradDiff, MaxEnt, RMU, SAM, RepNoise, UNDIAL) "
-          "dominates a point of UNDO's retain/forget Pareto frontier (Section 6, Fig 7).",
+    "C5": "After the long relearning attack no baseline point (GradDiff, MaxEnt, RMU, SAM, RepNoise, UNDIAL; and "
+          "NPO, SimNPO beyond the paper) dominates a point of UNDO's retain/forget Pareto frontier (Section 6, "
+          "Fig 7).",
 }
 
 
