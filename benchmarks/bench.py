@@ -249,7 +249,7 @@ def sweep_eager(model, batches, evaluator, cfg, later):
 
 
 def bench_sweep(exp, rounds):
-    cfg, mix = exp.preset.attack, exp.mixture("attack")
+    cfg, mix = exp.preset.attack, exp.setting.mixture("attack")
     batches = lambda s: mix.batch(s, cfg.batch_size, 0)  # noqa: E731
     model = exp.pretrain("reference").model()
     later = exp.evaluator.only("forget")
