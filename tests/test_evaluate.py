@@ -98,30 +98,3 @@ def test_problem_stream_encodes_like_evaluation(digits_tokenizer):
     stream = problems_stream("p", problems, digits_tokenizer).ids
     batch = answer_batch(problems, digits_tokenizer)
     assert torch.equal(stream, batch["input_ids"][0][batch["attention_mask"][0].bool()])
-
-
-def _sweep(rows):
-    """Tidy sweep curves from {lr: (retain0, retain1, forget0, forget1)}."""
-    import pandas as pd
-    return pd.DataFrame([{"lr": lr, "step": step, "metric": m, "value": v}
-                         for lr, (r0, r1, f0, f1) in rows.items()
-                         for step, m, v in ((0, "retain", r0), (10, "retain", r1), (0, "forget", f0), (10, "forget", f1))])
-
-
-def test_best_tradeoff_reproduces_the_papers_choices():
-    """Appendix B.1's numbers: the rule picks the paper's MaxEnt (language) and RMU (arithmetic) rates.
-    Chance for language is log of Gemma's 256,000-token vocabulary."""
-    import math
-    from undo_lib.evaluate import best_tradeoff, tradeoff_scores
-    maxent_language = _sweep({1e-5: (4.9359, 4.9439, 3.4672, 11.3281), 4e-5: (4.9359, 4.9466, 3.4672, 12.1715),
-                              8e-5: (4.9359, 4.9895, 3.4672, 12.3808)})
-    assert best_tradeoff(maxent_language, chance=math.log(256_000)) == 8e-5
-    rmu_arithmetic = _sweep({6e-6: (.875, .7575, .8675, .2275), 7e-6: (.875, .68, .8675, .1375),
-                             8e-6: (.875, .615, .8675, .0675), 9e-6: (.875, .52, .8675, .035),
-                             2e-5: (.875, .14, .8675, 0.0)})
-    assert best_tradeoff(rmu_arithmetic, chance=0.0) == 8e-6
-    s = tradeoff_scores(rmu_arithmetic, 0.0)
-    assert abs(s.loc[8e-6, "score"] - (.615 / .875 - .0675 / .8675)) < 1e-9
-    graddiff_language = _sweep({1e-5: (4.9359, 5.0264, 3.4668, 30.5592), 2e-5: (4.9359, 4.9924, 3.4668, 31.5783)})
-    assert (tradeoff_scores(graddiff_language, math.log(256_000))["score"] < 1).all()  # forget past chance counts 0
-    assert best_tradeoff(graddiff_language, math.log(256_000)) == 2e-5

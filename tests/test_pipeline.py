@@ -7,7 +7,8 @@ import pytest
 
 from undo_lib.execute import teacher_outputs
 from undo_lib.objectives import make_objective
-from undo_lib.pipeline import Experiment, final_metrics
+from undo_lib.pipeline import Experiment
+from undo_lib.results import final_metrics
 from undo_lib.store import config_key
 
 

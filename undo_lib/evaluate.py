@@ -136,34 +136,3 @@ def fingerprint(model) -> str:
         h.update(f"{name}{tuple(t.shape)}{t.dtype}".encode())
         h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
     return h.hexdigest()
-
-
-
-def tradeoff_scores(curves, chance: float):
-    """Score each unlearning run of a sweep: retain kept minus forget kept (Appendix B.1's "best trade-off").
-
-    curves: tidy (lr, step, metric, value) with metrics "retain" and "forget" at the first and last step.
-    chance: the metric of a model that knows nothing: 0 accuracy, or log V cross-entropy (uniform prediction).
-    "Kept" = (final - chance) / (initial - chance), at least 0: 1 is untouched, 0 is at chance, in both settings.
-    Returns a DataFrame indexed by lr with the initial and final metrics and the score."""
-    import pandas as pd
-    rows = {}
-    for lr, g in curves.groupby("lr"):
-        m = g.pivot_table(index="step", columns="metric", values="value").sort_index()
-        first, last = m.iloc[0], m.iloc[-1]
-
-        def kept(metric):
-            above = first[metric] - chance
-            if abs(above) < 1e-12:  # it started at chance: nothing to keep or lose
-                return 1.0
-            return max(0.0, (last[metric] - chance) / above)
-        rows[lr] = {"retain_initial": first["retain"], "retain_final": last["retain"],
-                    "forget_initial": first["forget"], "forget_final": last["forget"],
-                    "score": kept("retain") - kept("forget")}
-    return pd.DataFrame(rows).T.rename_axis("lr")
-
-
-def best_tradeoff(curves, chance: float) -> float:
-    """The learning rate whose run has the highest `tradeoff_scores` score (ties: the smaller rate)."""
-    scores = tradeoff_scores(curves, chance)["score"]
-    return float(scores[scores == scores.max()].index.min())

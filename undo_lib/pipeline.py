@@ -9,16 +9,15 @@ work for arithmetic and language shares the worker pool.
 """
 from dataclasses import asdict, replace
 
-import numpy as np
 import pandas as pd
 
 from . import runner
 from .data.mixture import stable_seed
-from .evaluate import best_tradeoff, tradeoff_scores
-from .execute import attack_stage, setting_of, work
+from .choice import choose, sweep_scores
+from .execute import setting_of, work
 from .methods import METHODS, group, method
 from .models import MODEL_PRESETS
-from .results import final_metrics, load_results, save_results, stage_curves, sweep_curves  # noqa: F401 (re-exported)
+from .results import attack_curves, final_metrics, undo_curves
 from .scales import check_params, preset
 from .stages import AttackSpec, From, Noised, Random, Recovered, StageSpec
 from .store import Artifact, Store, default_store
@@ -238,56 +237,30 @@ class Experiment:
     def relearn(self, models: dict, forget_only: bool = True) -> pd.DataFrame:
         """Relearning attack on every {label: Artifact}, or {method: {label: Artifact}}; tidy (model, lr, step,
         metric, value), with a `method` column first for the nested form. Each attack is cached per model."""
-        return self.curves(self.train(self.attack_specs(models, forget_only), "attacks"))
-
-    @staticmethod
-    def curves(attacks: dict) -> pd.DataFrame:
-        """Tidy curves of stored attacks {label: Artifact} (model, lr, step, metric, value) or {method: {label:
-        Artifact}} (method, model, lr, step, metric, value)."""
-        if attacks and all(isinstance(v, dict) for v in attacks.values()):
-            return pd.concat([Experiment.curves(v).assign(method=k) for k, v in attacks.items()],
-                             ignore_index=True)[["method", "model", "lr", "step", "metric", "value"]]
-        frames = [a.metrics.assign(model=label) for label, a in attacks.items()]
-        columns = ["model", "lr", "step", "metric", "value"]
-        return pd.concat(frames or [pd.DataFrame(columns=columns)], ignore_index=True)[columns]
+        return attack_curves(self.train(self.attack_specs(models, forget_only), "attacks"))
 
     def relearn_undo(self, students: dict, unlearned: Artifact, oracle: Artifact) -> pd.DataFrame:
         """`relearn` for {(alpha, beta): Artifact} plus the Unlearn and Data Filtering baselines; tidy
         (model, alpha, beta, lr, step, metric, value) with alpha/beta empty for the baselines."""
-        return self.undo_curves(self.train(self.undo_attack_specs(students, unlearned, oracle), "attacks"))
+        return undo_curves(self.train(self.undo_attack_specs(students, unlearned, oracle), "attacks"))
 
     def undo_attack_specs(self, students: dict, unlearned: Artifact, oracle: Artifact) -> dict:
         labels = {f"UNDO alpha={a:g} beta={b:g}": students[(a, b)] for a, b in students}
         return self.attack_specs({**labels, "Unlearn": unlearned, "Data Filtering": oracle})
 
-    @staticmethod
-    def undo_curves(attacks: dict) -> pd.DataFrame:
-        """`curves` of `undo_attack_specs`' attacks, with the students' alpha and beta."""
-        curves = Experiment.curves(attacks)
-        alpha_beta = {label: tuple(float(x.split("=")[1]) for x in label.split()[1:]) for label in attacks
-                      if label.startswith("UNDO alpha=")}
-        curves["alpha"] = curves.model.map(lambda m: alpha_beta.get(m, (None, None))[0])
-        curves["beta"] = curves.model.map(lambda m: alpha_beta.get(m, (None, None))[1])
-        return curves
-
-    # ---- choosing among a sweep's runs --------------------------------------------------------------------------
+    # ---- choosing among a sweep's runs (choice.py) -------------------------------------------------------------
     def choose(self, sweep: dict) -> float:
-        """The learning rate of a sweep {lr: Artifact} with the best retain/forget trade-off (evaluate.best_tradeoff)."""
-        return best_tradeoff(sweep_curves(sweep), self.chance)
+        """The learning rate of a sweep {lr: Artifact} with the best retain/forget trade-off (choice.choose)."""
+        return choose(sweep, self.chance)
 
     def chosen_unlearned(self, name: str, **overrides) -> Artifact:
-        """The method's unlearned model at the sweep's best trade-off (`choose`), as notebook 02 picked it."""
+        """The method's unlearned model at the sweep's best trade-off, as notebook 02 picked it."""
         sweep = self.unlearn_sweep(name, **overrides)
         return sweep[self.choose(sweep)]
 
     def sweep_scores(self, sweeps: dict) -> pd.DataFrame:
-        """For {method: {lr: Artifact}}: each run's initial and final retain/forget, its trade-off score, and
-        whether it is the chosen one."""
-        frames = []
-        for name, sweep in sweeps.items():
-            t = tradeoff_scores(sweep_curves(sweep), self.chance).reset_index()
-            frames.append(t.assign(method=name, chosen=np.isclose(t.lr, self.choose(sweep))))
-        return pd.concat(frames, ignore_index=True).set_index(["method", "lr"])
+        """choice.sweep_scores at this setting's chance level."""
+        return sweep_scores(sweeps, self.chance)
 
 
 def side_by_side(experiments: dict, recipe, desc: str = "stages") -> dict:

@@ -9,8 +9,6 @@ import numpy as np
 from .attack import mean_across_lrs, worst_case
 from .methods import display_name
 
-FORGET_LABEL = {True: "Forget accuracy (mul/div)", False: "Forget cross-entropy (Korean)"}
-METRIC_LABEL = {True: "Accuracy", False: "Cross-entropy"}
 PALETTE = {"Student (Reference)": "tab:red", "Student (Random)": "tab:blue", "Oracle": "tab:green",
            "Oracle Teacher": "tab:green", "Unlearn": "tab:red", "Unlearn-and-Distill": "tab:blue",
            "Data Filtering": "tab:green"}
@@ -30,30 +28,36 @@ def save(fig, figures_dir, name: str) -> list[Path]:
     return paths
 
 
-def relearning_panel(ax, curves, higher_is_better: bool, palette=PALETTE, title="", bold="worst"):
+def forget_label(setting) -> str:
+    """The y label of forget performance, e.g. "Forget accuracy (mul/div)"."""
+    return f"Forget {setting.unit} ({setting.forget_label})"
+
+
+def relearning_panel(ax, curves, setting, palette=PALETTE, title="", bold="worst"):
     """Every learning rate thin, one colour per model; bold: the worst case (best for the attacker, Fig 2, 4) or
     the mean across learning rates (bold="mean", Fig 10)."""
     forget = curves[curves.metric == "forget"]
     for (model, lr), g in forget.groupby(["model", "lr"]):
         ax.plot(g["step"], g["value"], color=palette.get(model), alpha=0.3, lw=0.8)
-    thick = worst_case(curves, higher_is_better) if bold == "worst" else mean_across_lrs(curves)
+    thick = worst_case(curves, setting.higher_is_better) if bold == "worst" else mean_across_lrs(curves)
     sns.lineplot(data=thick, x="step", y="value", hue="model", palette=palette, lw=2.5, ax=ax)
-    ax.set(xlabel="Relearning step", ylabel=FORGET_LABEL[higher_is_better], title=title)
+    ax.set(xlabel="Relearning step", ylabel=forget_label(setting), title=title)
     ax.legend(title=None, fontsize=8)
 
 
-def fig2(distill_metrics, curves, setting: str, higher_is_better: bool, figures_dir, seed: int = 0):
+def fig2(distill_metrics, curves, setting, figures_dir, seed: int = 0):
     """Fig 2 for one setting: (a) the distillation KL of both students, (b/c) their relearning against the oracle."""
+    name, higher_is_better = setting.name, setting.higher_is_better
     sns.set_theme(style="whitegrid", context="paper")
     fig, (ax_kl, ax_rel) = plt.subplots(1, 2, figsize=(10, 3.8))
     kl = distill_metrics[distill_metrics.metric == "loss"]
     sns.lineplot(data=kl, x="step", y="value", hue="model", palette=PALETTE, ax=ax_kl)
     ax_kl.set(yscale="log", xlabel="Distillation step", ylabel="KL(oracle || student)",
-              title=f"(a) Oracle matching, {setting}")
+              title=f"(a) Oracle matching, {name}")
     ax_kl.legend(title=None, fontsize=8)
-    relearning_panel(ax_rel, curves, higher_is_better, title=f"({'c' if higher_is_better else 'b'}) Relearning, {setting}")
+    relearning_panel(ax_rel, curves, setting, title=f"({'c' if higher_is_better else 'b'}) Relearning, {name}")
     fig.tight_layout()
-    save(fig, figures_dir, figure_name(f"fig2_{setting}", seed))
+    save(fig, figures_dir, figure_name(f"fig2_{name}", seed))
     return fig
 
 
@@ -63,9 +67,10 @@ def _method_panels(n: int, height=3.6):
     return fig, axes[0]
 
 
-def fig3(sweeps, chosen: dict, setting: str, higher_is_better: bool, figures_dir, seed: int = 0):
+def fig3(sweeps, chosen: dict, setting, figures_dir, seed: int = 0):
     """Fig 3 for one setting: unlearning trends, one panel per method. sweeps: tidy (method, lr, step, metric,
     value); retain solid, forget dashed, one colour per learning rate, the chosen rate (`chosen[method]`) bold."""
+    name = setting.name
     methods = list(dict.fromkeys(sweeps["method"]))
     fig, axes = _method_panels(len(methods))
     cmap = plt.get_cmap("viridis")
@@ -78,43 +83,45 @@ def fig3(sweeps, chosen: dict, setting: str, higher_is_better: bool, figures_dir
                 g = sub[(sub.lr == lr) & (sub.metric == metric)].sort_values("step")
                 ax.plot(g["step"], g["value"], style, color=cmap(k / max(len(lrs) - 1, 1)), lw=2.8 if bold else 1,
                         alpha=1 if bold else 0.6, label=f"{metric} lr={lr:g}" if metric == "retain" or bold else None)
-        ax.set(xlabel="Unlearning step", ylabel=METRIC_LABEL[higher_is_better],
-               title=f"{display_name(method)} ({setting}); bold lr={chosen[method]:g}")
+        ax.set(xlabel="Unlearning step", ylabel=setting.unit.capitalize(),
+               title=f"{display_name(method)} ({name}); bold lr={chosen[method]:g}")
         ax.legend(fontsize=6, ncol=2)
     fig.text(0.5, -0.02, "solid: retain, dashed: forget", ha="center", fontsize=8)
     fig.tight_layout()
-    save(fig, figures_dir, figure_name(f"fig3_{setting}", seed))
+    save(fig, figures_dir, figure_name(f"fig3_{name}", seed))
     return fig
 
 
-def fig4(curves, setting: str, higher_is_better: bool, figures_dir, seed: int = 0, bold: str = "worst"):
+def fig4(curves, setting, figures_dir, seed: int = 0, bold: str = "worst"):
     """Fig 4 (bold = worst case) or Fig 10 (bold = "mean" across learning rates) for one setting: relearning of
     Unlearn, Unlearn-and-Distill and Data Filtering, one panel per method. curves: tidy with a `method` column."""
+    name = setting.name
     methods = list(dict.fromkeys(curves["method"]))
     fig, axes = _method_panels(len(methods))
     for ax, method in zip(axes, methods):
-        relearning_panel(ax, curves[curves.method == method], higher_is_better, bold=bold,
-                         title=f"{display_name(method)} ({setting})")
+        relearning_panel(ax, curves[curves.method == method], setting, bold=bold,
+                         title=f"{display_name(method)} ({name})")
     fig.tight_layout()
-    save(fig, figures_dir, figure_name(f"fig{4 if bold == 'worst' else 10}_{setting}", seed))
+    save(fig, figures_dir, figure_name(f"fig{4 if bold == 'worst' else 10}_{name}", seed))
     return fig
 
 
-def fig9(distill_metrics, setting: str, higher_is_better: bool, figures_dir, seed: int = 0):
+def fig9(distill_metrics, setting, figures_dir, seed: int = 0):
     """Fig 9 for one setting: distillation of each unlearned teacher into a random init, KL (left) and the
     student's retain (solid) and forget (dashed) metric (right). distill_metrics: tidy (model, step, metric, value)."""
+    name = setting.name
     fig, (ax_kl, ax_m) = _method_panels(2)
     distill_metrics = distill_metrics.assign(model=distill_metrics.model.map(lambda m: display_name(m)))
     sns.lineplot(data=distill_metrics[distill_metrics.metric == "loss"], x="step", y="value", hue="model", ax=ax_kl)
     ax_kl.set(yscale="log", xlabel="Distillation step", ylabel="KL(unlearned teacher || student)",
-              title=f"Unlearn-and-Distill, {setting}")
+              title=f"Unlearn-and-Distill, {name}")
     evals = distill_metrics[distill_metrics.metric.isin(["retain", "forget"])]
     sns.lineplot(data=evals, x="step", y="value", hue="model", style="metric", style_order=["retain", "forget"], ax=ax_m)
-    ax_m.set(xlabel="Distillation step", ylabel=METRIC_LABEL[higher_is_better], title="Student during distillation")
+    ax_m.set(xlabel="Distillation step", ylabel=setting.unit.capitalize(), title="Student during distillation")
     for ax in (ax_kl, ax_m):
         ax.legend(fontsize=7)
     fig.tight_layout()
-    save(fig, figures_dir, figure_name(f"fig9_{setting}", seed))
+    save(fig, figures_dir, figure_name(f"fig9_{name}", seed))
     return fig
 
 
@@ -125,10 +132,11 @@ def _worst_lines(ax, curves, higher_is_better, label_of, colors=None, **kw):
                 color=PALETTE.get(model, None if colors is None else colors[i % len(colors)]), **kw)
 
 
-def fig5(table, curves, setting: str, higher_is_better: bool, figures_dir, seed: int = 0, beta: float = 0.1):
+def fig5(table, curves, setting, figures_dir, seed: int = 0, beta: float = 0.1):
     """Fig 5 for one setting. (a/c) robustness against compute for the alpha sweep at `beta`: medians across the
     seeds in `table` (undo_table rows with a `seed` column), bars from the lowest to the highest seed.
     (b/d) worst-case relearning of the UNDO students at `beta` against Unlearn and Data Filtering (this seed)."""
+    name, higher_is_better = setting.name, setting.higher_is_better
     fig, (ax_t, ax_r) = _method_panels(2, height=3.8)
     t = table[np.isclose(table.beta, beta)]
     agg = t.groupby("alpha")[["compute", "robustness"]].agg(["median", "min", "max"])
@@ -142,42 +150,44 @@ def fig5(table, curves, setting: str, higher_is_better: bool, figures_dir, seed:
     ax_t.axhline(1, ls=":", color="tab:green", lw=1)
     ax_t.axhline(0, ls=":", color="tab:red", lw=1)
     ax_t.set(xlabel="Compute  S_UNDO / S_DataFiltering", ylabel="Robustness (0 = Unlearn, 1 = Data Filtering)",
-             title=f"({'c' if higher_is_better else 'a'}) UNDO scaling, {setting}, β={beta:g}, "
+             title=f"({'c' if higher_is_better else 'a'}) UNDO scaling, {name}, β={beta:g}, "
                    f"{t.seed.nunique() if 'seed' in t else 1} seed(s)")
     sub = curves[curves.alpha.isna() | np.isclose(curves.beta.fillna(-1), beta)]
     _worst_lines(ax_r, sub, higher_is_better, lambda m: m.replace("UNDO alpha=", "α=").replace(f" beta={beta:g}", ""),
                  colors=sns.color_palette("viridis", 6))
-    ax_r.set(xlabel="Relearning step", ylabel=FORGET_LABEL[higher_is_better],
-             title=f"({'d' if higher_is_better else 'b'}) Relearning (worst case), {setting}")
+    ax_r.set(xlabel="Relearning step", ylabel=forget_label(setting),
+             title=f"({'d' if higher_is_better else 'b'}) Relearning (worst case), {name}")
     ax_r.legend(fontsize=7)
     fig.tight_layout()
-    save(fig, figures_dir, figure_name(f"fig5_{setting}", seed))
+    save(fig, figures_dir, figure_name(f"fig5_{name}", seed))
     return fig
 
 
-def fig6(table, curves, setting: str, higher_is_better: bool, figures_dir, alphas, betas, seed: int = 0):
+def fig6(table, curves, setting, figures_dir, alphas, betas, seed: int = 0):
     """Fig 6 for one setting: (a..) worst-case relearning per alpha of the grid, one line per beta, the baselines
     dotted; (last) heat map of the distillation steps each (alpha, beta) needed to recover."""
+    name, higher_is_better = setting.name, setting.higher_is_better
     fig, axes = _method_panels(len(alphas) + 1, height=3.4)
     for ax, alpha in zip(axes, alphas):
         sub = curves[curves.alpha.isna() | (np.isclose(curves.alpha.fillna(-1), alpha) & curves.beta.isin(betas))]
         _worst_lines(ax, sub, higher_is_better, lambda m: m.split(" beta=")[-1] if "beta=" in m else m,
                      colors=sns.color_palette("crest", len(betas)))
-        ax.set(xlabel="Relearning step", ylabel=FORGET_LABEL[higher_is_better], title=f"α={alpha:g} ({setting})")
+        ax.set(xlabel="Relearning step", ylabel=forget_label(setting), title=f"α={alpha:g} ({name})")
         ax.legend(title="β", fontsize=6)
     grid = table[table.alpha.isin(alphas) & table.beta.isin(betas)].pivot_table(index="alpha", columns="beta",
                                                                                values="steps")
     sns.heatmap(grid, annot=True, fmt=".0f", cmap="rocket_r", ax=axes[-1], cbar=False)
     axes[-1].set(title="Distillation steps to recover", xlabel="β", ylabel="α")
     fig.tight_layout()
-    save(fig, figures_dir, figure_name(f"fig6_{setting}", seed))
+    save(fig, figures_dir, figure_name(f"fig6_{name}", seed))
     return fig
 
 
-def fig7(points, setting: str, higher_is_better: bool, figures_dir, seed: int = 0):
+def fig7(points, setting, figures_dir, seed: int = 0):
     """Fig 7 for one setting: retain against forget performance of every hyperparameter point of every method, one
     panel per stage of the attack (column `stage`: before, short, long), each method's Pareto frontier drawn, Data
     Filtering (method "data_filtering") starred as the gold standard. points: tidy (method, stage, retain, forget)."""
+    name, higher_is_better = setting.name, setting.higher_is_better
     from .claims import pareto_front
     stages = list(dict.fromkeys(points["stage"]))
     fig, axes = _method_panels(len(stages), height=3.8)
@@ -193,13 +203,13 @@ def fig7(points, setting: str, higher_is_better: bool, figures_dir, seed: int = 
             front = pareto_front(g, higher_is_better)
             ax.plot(front.retain, front.forget, "-o", ms=3, lw=2 if method == "undo" else 1, color=colors[method],
                     label=display_name(method))
-        unit = "accuracy" if higher_is_better else "cross-entropy"
+        unit = setting.unit
         step = int(sub["step"].max()) if "step" in sub else None
         when = {"before": "before the attack", "short": f"after a short attack ({step} steps)",
                 "long": f"after the long attack ({step} steps)"}.get(stage, stage)
         ax.set(xlabel=f"Retain {unit} (before the attack)", ylabel=f"Worst-case forget {unit}",
-               title=f"{when} ({setting})")
+               title=f"{when} ({name})")
         ax.legend(fontsize=6)
     fig.tight_layout()
-    save(fig, figures_dir, figure_name(f"fig7_{setting}", seed))
+    save(fig, figures_dir, figure_name(f"fig7_{name}", seed))
     return fig

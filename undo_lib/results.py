@@ -31,6 +31,28 @@ def stage_curves(artifacts: dict) -> pd.DataFrame:
     return pd.concat([a.metrics.assign(model=label) for label, a in artifacts.items()], ignore_index=True)
 
 
+def attack_curves(attacks: dict) -> pd.DataFrame:
+    """Tidy curves of stored attacks {label: Artifact} (model, lr, step, metric, value), or of {method: {label:
+    Artifact}} (method, model, lr, step, metric, value)."""
+    if attacks and all(isinstance(v, dict) for v in attacks.values()):
+        return pd.concat([attack_curves(v).assign(method=k) for k, v in attacks.items()],
+                         ignore_index=True)[["method", "model", "lr", "step", "metric", "value"]]
+    columns = ["model", "lr", "step", "metric", "value"]
+    frames = [a.metrics.assign(model=label) for label, a in attacks.items()]
+    return pd.concat(frames or [pd.DataFrame(columns=columns)], ignore_index=True)[columns]
+
+
+def undo_curves(attacks: dict) -> pd.DataFrame:
+    """`attack_curves` of the attacks on UNDO's students (labels "UNDO alpha=a beta=b") and the baselines, with
+    the students' alpha and beta (empty for the baselines)."""
+    curves = attack_curves(attacks)
+    alpha_beta = {label: tuple(float(x.split("=")[1]) for x in label.split()[1:]) for label in attacks
+                  if label.startswith("UNDO alpha=")}
+    curves["alpha"] = curves.model.map(lambda m: alpha_beta.get(m, (None, None))[0])
+    curves["beta"] = curves.model.map(lambda m: alpha_beta.get(m, (None, None))[1])
+    return curves
+
+
 def save_results(table: pd.DataFrame, name: str, results_dir, scale: str, setting: str, seed: int) -> Path:
     """Write a tidy table to <results_dir>/<name>.csv, replacing the rows of the same (scale, setting, seed)."""
     path = Path(results_dir) / f"{name}.csv"

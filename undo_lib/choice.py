@@ -1,0 +1,55 @@
+"""Which run of a learning-rate sweep counts as a method's unlearned model: Appendix B.1's "best trade-off".
+
+The paper picks, for each method, the rate with the best retain/forget trade-off without giving a formula. Here a
+run's score is *retain kept − forget kept*, each "kept" measured from chance (the metric of a model that knows
+nothing), so the rule reads the same in accuracy and in cross-entropy; it reproduces the paper's own choices
+(tests/test_choice.py).
+"""
+import numpy as np
+import pandas as pd
+
+from .results import sweep_curves
+
+
+def tradeoff_scores(curves, chance: float):
+    """Score each unlearning run of a sweep: retain kept minus forget kept (Appendix B.1's "best trade-off").
+
+    curves: tidy (lr, step, metric, value) with metrics "retain" and "forget" at the first and last step.
+    chance: the metric of a model that knows nothing: 0 accuracy, or log V cross-entropy (uniform prediction).
+    "Kept" = (final - chance) / (initial - chance), at least 0: 1 is untouched, 0 is at chance, in both settings.
+    Returns a DataFrame indexed by lr with the initial and final metrics and the score."""
+    rows = {}
+    for lr, g in curves.groupby("lr"):
+        m = g.pivot_table(index="step", columns="metric", values="value").sort_index()
+        first, last = m.iloc[0], m.iloc[-1]
+
+        def kept(metric):
+            above = first[metric] - chance
+            if abs(above) < 1e-12:  # it started at chance: nothing to keep or lose
+                return 1.0
+            return max(0.0, (last[metric] - chance) / above)
+        rows[lr] = {"retain_initial": first["retain"], "retain_final": last["retain"],
+                    "forget_initial": first["forget"], "forget_final": last["forget"],
+                    "score": kept("retain") - kept("forget")}
+    return pd.DataFrame(rows).T.rename_axis("lr")
+
+
+def best_tradeoff(curves, chance: float) -> float:
+    """The learning rate whose run has the highest `tradeoff_scores` score (ties: the smaller rate)."""
+    scores = tradeoff_scores(curves, chance)["score"]
+    return float(scores[scores == scores.max()].index.min())
+
+
+def choose(sweep: dict, chance: float) -> float:
+    """The learning rate of a sweep {lr: Artifact} with the best trade-off."""
+    return best_tradeoff(sweep_curves(sweep), chance)
+
+
+def sweep_scores(sweeps: dict, chance: float) -> pd.DataFrame:
+    """For {method: {lr: Artifact}}: each run's initial and final retain/forget, its trade-off score, and whether
+    it is the chosen one; indexed by (method, lr)."""
+    frames = []
+    for name, sweep in sweeps.items():
+        t = tradeoff_scores(sweep_curves(sweep), chance).reset_index()
+        frames.append(t.assign(method=name, chosen=np.isclose(t.lr, choose(sweep, chance))))
+    return pd.concat(frames, ignore_index=True).set_index(["method", "lr"])
