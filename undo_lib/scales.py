@@ -15,7 +15,7 @@ SETTINGS = tuple(SETTING_CLASSES)
 PAPER_RELEARN_LRS = (1e-3, 7e-4, 4e-4, 1e-4, 7e-5, 5e-5, 1e-5, 7e-6, 4e-6, 1e-6)  # Table 4
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class UnlearnCfg:
     """An unlearning step budget (Table 5): a constant learning rate (each method's sweep is in methods.py)."""
     steps: int
@@ -36,7 +36,7 @@ TABLE7_REPNOISE = ((0.1, 0.0001), (0.1, 0.001), (0.5, 0.01), (0.5, 0.1), (1.0, 0
 TABLE8_SAM_RHO = (0.001, 0.003, 0.005, 0.01, 0.02, 0.04, 0.07, 0.1)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class UndoCfg:
     """UNDO's noise settings (Section 5): the alpha sweep of Fig 5 at noise scale `beta`, and the alpha x beta grid
     of Fig 6. Students are distilled until within `tolerance` of the teacher's retain performance, evaluated
@@ -92,18 +92,18 @@ PAPER_COMPARE = CompareCfg(sweep_points=None, sam_rhos=TABLE8_SAM_RHO, rep_noise
 # three alphas of the sweep (the paper's 0.6 of Section 6 among them, so notebook 04 reuses its
 # student), the grid's corners, and two points per method in the comparison (UNDIAL at a third of and at MaxEnt's
 # rate: three times it already erases arithmetic retain).
-CPU_UNDO = UndoCfg((0.2, 0.6, 0.8), grid_alphas=(0.2, 0.8), grid_betas=(0.1, 1.0))
+CPU_UNDO = UndoCfg(alphas=(0.2, 0.6, 0.8), grid_alphas=(0.2, 0.8), grid_betas=(0.1, 1.0))
 CPU_COMPARE = CompareCfg(sweep_points=2, sam_rhos=(0.01, 0.04), rep_noise=((1.0, 1.0), (4.0, 4.0)),
                          undial_lr_factors=(0.3, 1.0), undo_tolerances=(0.05, 0.09), short_attack=10)
 SMOKE_COMPARE = CompareCfg(sweep_points=2, sam_rhos=(0.01,), rep_noise=((1.0, 1.0),), undial_lr_factors=(1.0,),
                            undo_tolerances=(0.05, 0.3), short_attack=5)
-SMOKE_UNDO = UndoCfg((0.3, 0.9), grid_alphas=(0.3, 0.9), grid_betas=(0.1, 1.0), eval_every=5)
+SMOKE_UNDO = UndoCfg(alphas=(0.3, 0.9), grid_alphas=(0.3, 0.9), grid_betas=(0.1, 1.0), eval_every=5)
 
 
-def _unlearn(steps: int, batch_size: int, eval_every: int, rmu_steps: int | None = None) -> dict:
+def _unlearn(*, steps: int, batch_size: int, eval_every: int, rmu_steps: int | None = None) -> dict:
     """The unlearning step budgets (methods.Method.budget): "default", and RMU's (longer at gpu and paper)."""
-    return {"default": UnlearnCfg(steps, batch_size, eval_every),
-            "rmu": UnlearnCfg(rmu_steps or steps, batch_size, eval_every)}
+    return {"default": UnlearnCfg(steps=steps, batch_size=batch_size, eval_every=eval_every),
+            "rmu": UnlearnCfg(steps=rmu_steps or steps, batch_size=batch_size, eval_every=eval_every)}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -143,7 +143,7 @@ PRESETS = {
         pretrain=TrainCfg(steps=30, batch_size=16, lr=3e-3, min_lr=3e-4, warmup=5, eval_every=15, checkpoint_every=10),
         distill=TrainCfg(steps=20, batch_size=16, lr=3e-3, min_lr=3e-4, warmup=5, eval_every=10, checkpoint_every=10),
         attack=AttackCfg(steps=10, lrs=(1e-3, 1e-4), batch_size=8, eval_every=5),
-        unlearn=_unlearn(4, 8, eval_every=4),
+        unlearn=_unlearn(steps=4, batch_size=8, eval_every=4),
         unlearn_distill=TrainCfg(steps=10, batch_size=16, lr=3e-3, min_lr=3e-4, warmup=2, eval_every=10),
         undo=SMOKE_UNDO, compare=SMOKE_COMPARE),
     ("smoke", "language"): Preset(
@@ -151,7 +151,7 @@ PRESETS = {
         pretrain=TrainCfg(steps=30, batch_size=8, lr=3e-3, min_lr=3e-4, warmup=5, eval_every=15, checkpoint_every=10),
         distill=TrainCfg(steps=20, batch_size=8, lr=3e-3, min_lr=3e-4, warmup=5, eval_every=10, checkpoint_every=10),
         attack=AttackCfg(steps=10, lrs=(1e-3, 1e-4), batch_size=4, eval_every=5),
-        unlearn=_unlearn(4, 4, eval_every=4),
+        unlearn=_unlearn(steps=4, batch_size=4, eval_every=4),
         unlearn_distill=TrainCfg(steps=10, batch_size=8, lr=3e-3, min_lr=3e-4, warmup=2, eval_every=10),
         undo=SMOKE_UNDO, compare=SMOKE_COMPARE),
     ("cpu", "arithmetic"): Preset(  # one problem per row, rows aligned to problem starts
@@ -160,7 +160,7 @@ PRESETS = {
         pretrain=TrainCfg(steps=800, batch_size=128, lr=1e-3, min_lr=1e-4, warmup=50, eval_every=100),
         distill=TrainCfg(steps=300, batch_size=128, lr=1e-3, min_lr=1e-4, warmup=50, eval_every=50),
         attack=AttackCfg(steps=50, lrs=(3e-3, 1e-3, 3e-4), batch_size=64, eval_every=10),
-        unlearn=_unlearn(20, 64, eval_every=20),
+        unlearn=_unlearn(steps=20, batch_size=64, eval_every=20),
         unlearn_distill=TrainCfg(steps=300, batch_size=64, lr=1e-3, min_lr=1e-4, warmup=50, eval_every=50),
         undo=CPU_UNDO, compare=CPU_COMPARE),
     ("cpu", "language"): Preset(
@@ -168,7 +168,7 @@ PRESETS = {
         pretrain=TrainCfg(steps=500, batch_size=16, lr=3e-3, min_lr=3e-4, warmup=50, eval_every=50, weight_decay=0.1),
         distill=TrainCfg(steps=250, batch_size=16, lr=3e-3, min_lr=3e-4, warmup=50, eval_every=50, weight_decay=0.1),
         attack=AttackCfg(steps=30, lrs=(3e-3, 1e-3, 3e-4), batch_size=8, eval_every=10),
-        unlearn=_unlearn(20, 8, eval_every=20),
+        unlearn=_unlearn(steps=20, batch_size=8, eval_every=20),
         unlearn_distill=TrainCfg(steps=250, batch_size=8, lr=3e-3, min_lr=3e-4, warmup=50, eval_every=50,
                                  weight_decay=0.1),
         undo=CPU_UNDO, compare=CPU_COMPARE),
@@ -177,8 +177,8 @@ PRESETS = {
         pretrain=TrainCfg(steps=3000, batch_size=128, lr=1e-3, min_lr=1e-4, warmup=100, eval_every=100),
         distill=TrainCfg(steps=2000, batch_size=128, lr=1e-3, min_lr=1e-4, warmup=100, eval_every=100),
         attack=AttackCfg(steps=500, lrs=(3e-3, 1e-3, 4e-4, 1e-4, 3e-5), batch_size=32, eval_every=10),
-        unlearn=_unlearn(50, 64, eval_every=5, rmu_steps=200),
-        undo=UndoCfg((0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)), compare=PAPER_COMPARE),
+        unlearn=_unlearn(steps=50, batch_size=64, eval_every=5, rmu_steps=200),
+        undo=UndoCfg(alphas=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)), compare=PAPER_COMPARE),
     ("gpu", "language"): Preset(
         scale="gpu", setting="language", model="medium", seq_len=256, n_eval=32768,
         pretrain=TrainCfg(steps=3000, batch_size=64, lr=1e-3, min_lr=1e-4, warmup=100, eval_every=100,
@@ -186,18 +186,18 @@ PRESETS = {
         distill=TrainCfg(steps=2000, batch_size=64, lr=1e-3, min_lr=1e-4, warmup=100, eval_every=100,
                          weight_decay=0.1),
         attack=AttackCfg(steps=300, lrs=(3e-3, 1e-3, 4e-4, 1e-4, 3e-5), batch_size=8, eval_every=5),
-        unlearn=_unlearn(50, 16, eval_every=5, rmu_steps=200),
-        undo=UndoCfg((0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)), compare=PAPER_COMPARE),
+        unlearn=_unlearn(steps=50, batch_size=16, eval_every=5, rmu_steps=200),
+        undo=UndoCfg(alphas=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)), compare=PAPER_COMPARE),
     ("paper", "arithmetic"): Preset(  # Tables 2-4, Gemma-2-0.3B
         scale="paper", setting="arithmetic", model="gemma-2-0.3b", seq_len=256, n_eval=5000, data="hub",
         n_train_problems=1_000_000, word_problem_frac=0.5, hub_docs=1_000_000, num_processes=8,
         pretrain=TrainCfg(steps=1000, batch_size=15, grad_accum=24, lr=4e-4, min_lr=4e-4, warmup=50, eval_every=50),
         distill=TrainCfg(steps=1000, batch_size=15, grad_accum=24, lr=7e-4, min_lr=7e-5, warmup=50, eval_every=50),
         attack=AttackCfg(steps=500, lrs=PAPER_RELEARN_LRS, batch_size=15, eval_every=5),
-        unlearn=_unlearn(10, 80, eval_every=1, rmu_steps=500),
+        unlearn=_unlearn(steps=10, batch_size=80, eval_every=1, rmu_steps=500),
         unlearn_distill=TrainCfg(steps=1000, batch_size=15, grad_accum=24, lr=7e-4, min_lr=7e-5, warmup=50,
                                  eval_every=50),
-        undo=UndoCfg(PAPER_UNDO_ALPHAS, eval_every=10), compare=PAPER_COMPARE),
+        undo=UndoCfg(alphas=PAPER_UNDO_ALPHAS, eval_every=10), compare=PAPER_COMPARE),
     ("paper", "language"): Preset(  # Tables 2-4, Gemma-2-0.1B; 2B tokens / (5 x 80 x 2048) = 2441 steps
         scale="paper", setting="language", model="gemma-2-0.1b", seq_len=2048, n_eval=500_000, data="hub",
         hub_docs=2_000_000, num_processes=8,
@@ -206,10 +206,10 @@ PRESETS = {
         distill=TrainCfg(steps=1526, batch_size=4, grad_accum=160, lr=4e-4, min_lr=4e-5, warmup=50, weight_decay=0.1,
                          eval_every=100),
         attack=AttackCfg(steps=500, lrs=PAPER_RELEARN_LRS, batch_size=8, eval_every=5),
-        unlearn=_unlearn(100, 8, eval_every=10, rmu_steps=500),
+        unlearn=_unlearn(steps=100, batch_size=8, eval_every=10, rmu_steps=500),
         unlearn_distill=TrainCfg(steps=2441, batch_size=4, grad_accum=60, lr=9e-4, min_lr=7e-4, warmup=50,
                                  weight_decay=0.1, eval_every=100),
-        undo=UndoCfg(PAPER_UNDO_ALPHAS, eval_every=10), compare=PAPER_COMPARE),
+        undo=UndoCfg(alphas=PAPER_UNDO_ALPHAS, eval_every=10), compare=PAPER_COMPARE),
 }
 
 
