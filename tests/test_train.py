@@ -64,6 +64,21 @@ def test_a_killed_run_resumes_to_the_same_metrics(tiny_model, digits_tokenizer, 
     pd.testing.assert_frame_equal(resumed, whole, atol=1e-6, rtol=0)
 
 
+@pytest.mark.parametrize("damage", ["truncated", "foreign"])
+def test_a_corrupt_checkpoint_is_discarded_and_the_stage_restarts(tiny_model, digits_tokenizer, tmp_path, damage):
+    import copy
+    mix, ck = _mixture(len(digits_tokenizer)), tmp_path / "ck.pt"
+    cfg = TrainCfg(steps=12, batch_size=8, lr=1e-2, min_lr=1e-3, warmup=2, eval_every=4, checkpoint_every=4)
+    whole = _run(copy.deepcopy(tiny_model), mix, cfg)
+    if damage == "truncated":
+        ck.write_bytes(b"PK\x03\x04 not a whole checkpoint")
+    else:
+        torch.save({"model": {"other.weight": torch.zeros(1)}, "step": 8}, ck)
+    with pytest.warns(UserWarning, match=f"checkpoint {ck} is unreadable.*restarts from step 0"):
+        restarted = _run(copy.deepcopy(tiny_model), mix, cfg, checkpoint=ck)
+    pd.testing.assert_frame_equal(restarted, whole, atol=1e-6, rtol=0)
+
+
 def test_nan_loss_stops_the_run_naming_the_objective(tiny_model, digits_tokenizer):
     def broken(outputs, batch):
         return cross_entropy(outputs, batch) * float("nan")

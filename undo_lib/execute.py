@@ -6,6 +6,7 @@ once per process. A stage that is already stored is returned as it is; a killed 
 At scales whose preset asks for several processes, a stage runs under
 `accelerate launch -m undo_lib.launch --config <config.json>`.
 """
+import contextlib
 import os
 import subprocess
 import sys
@@ -81,12 +82,20 @@ def _stored(store: Store, artifact: Artifact) -> Artifact:
     return store.by_key(artifact.key)
 
 
+def _one_writer(store: Store, kind: str, config: dict):
+    """The stage's lock in the top process (a second run on the same store waits for the first, then finds its
+    result); none inside `accelerate launch`, whose parent holds it."""
+    return store.lock(kind, config) if int(os.environ.get("WORLD_SIZE", "1")) == 1 else contextlib.nullcontext()
+
+
 def train_stage(spec, setting, store: Store) -> Artifact:
     """Train the stage `spec` describes, or return it from the store."""
     config = spec.config()
-    found = store.find(spec.kind, config)
-    if found:
-        return found
+    with _one_writer(store, spec.kind, config):
+        return store.find(spec.kind, config) or _train(spec, config, setting, store)
+
+
+def _train(spec, config: dict, setting, store: Store) -> Artifact:
     if setting.preset.num_processes > 1 and int(os.environ.get("WORLD_SIZE", "1")) == 1:
         return launch(spec, store, setting.preset.num_processes)
     path = store.begin(spec.kind, config)
@@ -136,9 +145,11 @@ def launch(spec, store: Store, processes: int) -> Artifact:
 def attack_stage(spec: AttackSpec, setting, store: Store, label: str = "", batched: bool | None = None) -> Artifact:
     """Attack spec.target and store its curves (lr, step, metric, value), or return the stored attack."""
     config = spec.config()
-    found = store.find("relearn", config)
-    if found:
-        return found
+    with _one_writer(store, "relearn", config):
+        return store.find("relearn", config) or _attack(spec, config, setting, store, label, batched)
+
+
+def _attack(spec: AttackSpec, config: dict, setting, store: Store, label: str, batched) -> Artifact:
     cfg, mixture = spec.attack, setting.mixture("attack")
     data_seed = stable_seed("relearn", spec.base["seed"])
     store.begin("relearn", config)

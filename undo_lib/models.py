@@ -2,6 +2,7 @@
 import os
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from types import SimpleNamespace
 
 import torch
@@ -57,7 +58,17 @@ def build_model(cfg: ModelCfg, vocab_size: int, seed: int, tokenizer=None) -> Ge
 
 
 def load_model(path) -> Gemma2ForCausalLM:
-    return Gemma2ForCausalLM.from_pretrained(path, attn_implementation="eager")
+    """A stored model (a local folder, never a hub id); raises when its weights miss, add or misshape a tensor."""
+    path = Path(path)
+    if not (path / "config.json").is_file():
+        raise FileNotFoundError(f"{path} holds no saved model (no config.json)")
+    model, info = Gemma2ForCausalLM.from_pretrained(path, attn_implementation="eager", output_loading_info=True,
+                                                    local_files_only=True)
+    wrong = {k: v for k, v in info.items() if k in ("missing_keys", "unexpected_keys", "mismatched_keys") and v}
+    if wrong:
+        raise ValueError(f"the weights in {path} do not fit the model: " + "; ".join(
+            f"{k.replace('_', ' ')}: {', '.join(map(str, sorted(v)[:5]))}" for k, v in wrong.items()))
+    return model
 
 
 def n_parameters(model) -> int:

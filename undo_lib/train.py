@@ -7,6 +7,7 @@ test) through `accelerate launch`: each process takes its share of the rows of e
 """
 import math
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,8 +68,25 @@ def make_scheduler(optimizer, cfg: TrainCfg):
     return get_cosine_with_min_lr_schedule_with_warmup(optimizer, cfg.warmup, cfg.steps, min_lr=cfg.min_lr)
 
 
+def _load_checkpoint(path: Path, model) -> dict | None:
+    """The checkpoint at `path` when it exists and fits `model`; a corrupt or foreign one is discarded (with a
+    warning) and the stage restarts from its first step."""
+    if not path.exists():
+        return None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        if set(state["model"]) != set(model.state_dict()) or not {"optimizer", "scheduler", "rows", "step"} <= set(state):
+            raise ValueError("its weights or training state do not fit this stage")
+    except Exception as error:  # noqa: BLE001 - any unreadable checkpoint is only a lost head start
+        warnings.warn(f"checkpoint {path} is unreadable ({type(error).__name__}: {error}); discarded, the stage "
+                      "restarts from step 0", stacklevel=2)
+        path.unlink(missing_ok=True)
+        return None
+    return state
+
+
 def _save_checkpoint(path: Path, state: dict):
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")  # per process: two runs never share a temporary file
     torch.save(state, tmp)
     os.replace(tmp, path)  # atomic: a kill leaves the previous checkpoint or the new one, never half of one
 
@@ -114,8 +132,8 @@ def train(model, objective, batches, cfg: TrainCfg, *, teacher=None, evaluate=No
 
     rows, start = [], 0
     checkpoint = Path(checkpoint) if checkpoint else None
-    if checkpoint and checkpoint.exists():
-        state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    state = _load_checkpoint(checkpoint, acc.unwrap_model(model)) if checkpoint else None
+    if state is not None:
         acc.unwrap_model(model).load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         for group in optimizer.param_groups:  # a checkpoint keeps the kernel it was saved with; use this one
