@@ -18,7 +18,9 @@ PY
 }
 
 ensure_env() {
-  stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
+  local pins=(-c constraints.txt)
+  [ "${UNDO_UNPINNED:-0}" = 1 ] && pins=()
+  stamp=".venv/.installed-$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)${UNDO_UNPINNED:+-unpinned}"
   if [ ! -e "$stamp" ] && have_project python3; then PY=python3; return; fi
   [ -x .venv/bin/python ] || python3 -m venv .venv
   PY=.venv/bin/python
@@ -29,20 +31,42 @@ ensure_env() {
     if command -v nvidia-smi >/dev/null 2>&1; then "$PY" -m pip install -q torch
     else "$PY" -m pip install -q "torch==2.13.0" || "$PY" -m pip install -q torch; fi  # CPU machine: the CPU wheel
   fi
-  "$PY" -m pip install -q -e ".[notebooks,tests]"
+  "$PY" -m pip install -q -e ".[notebooks,tests]" ${pins[@]+"${pins[@]}"}
   rm -f .venv/.installed-*; touch "$stamp"
 }
 
+usage() {
+  cat <<'USAGE'
+usage: ./run_all.sh [--scale NAME] [-p KEY VALUE ...]   every notebook in order (default scale: cpu)
+       ./run_all.sh test [PYTEST ARGS ...]              unit tests + nbval of every notebook at scale smoke
+       ./run_all.sh student                             the student edition (solution cells removed)
+       ./run_all.sh --help
+
+  --scale NAME   smoke | cpu | gpu | paper
+  -p KEY VALUE   a notebook parameter: seed, setting, rmu_retain, results_dir, figures_dir (not scale: use --scale)
+  test ARGS      pytest arguments; test paths given there replace the default ones (tests/ and the notebooks)
+USAGE
+}
+
+fail_usage() { echo "run_all.sh: $1" >&2; usage >&2; exit 2; }
+
+NOTEBOOK_PARAMS=" seed setting rmu_retain results_dir figures_dir "
+
 run_notebooks() {
-  local scale=cpu params=()
+  local scale=cpu params=() results_dir=""
   while [ $# -gt 0 ]; do
     case "$1" in
-      --scale) scale="$2"; shift 2 ;;
-      -p) params+=(-p "$2" "$3"); shift 3 ;;
-      *) echo "unknown argument: $1 (expected --scale NAME or -p KEY VALUE)" >&2; exit 2 ;;
+      -h|--help) usage; exit 0 ;;
+      --scale) [ $# -ge 2 ] || fail_usage "--scale needs a value"; scale="$2"; shift 2 ;;
+      -p) [ $# -ge 3 ] || fail_usage "-p needs a KEY and a VALUE"
+          [ "$2" != scale ] || fail_usage "set the scale with --scale, not -p scale"
+          case "$NOTEBOOK_PARAMS" in *" $2 "*) ;; *) fail_usage "unknown notebook parameter '$2'" ;; esac
+          [ "$2" != results_dir ] || results_dir="$3"
+          params+=(-p "$2" "$3"); shift 3 ;;
+      *) fail_usage "unknown argument: $1" ;;
     esac
   done
-  case "$scale" in smoke|cpu|gpu|paper) ;; *) echo "--scale must be smoke, cpu, gpu or paper, got '$scale'" >&2; exit 2 ;; esac
+  case "$scale" in smoke|cpu|gpu|paper) ;; *) fail_usage "--scale must be smoke, cpu, gpu or paper, got '$scale'" ;; esac
   mkdir -p "build/$scale"
   local start=$SECONDS
   for nb in notebooks/[0-9][0-9]_*.ipynb; do
@@ -51,18 +75,25 @@ run_notebooks() {
     "$PY" -m papermill "$nb" "build/$scale/$(basename "$nb")" -k python3 --cwd notebooks --log-output -p scale "$scale" "${params[@]}"
     echo "== $nb done in $((SECONDS - nb_start)) s =="
   done
-  "$PY" -m undo_lib.claims "$scale"
-  echo "== all notebooks at scale $scale in $((SECONDS - start)) s; figures in figures/, results in results/$scale/ =="
+  "$PY" -m undo_lib.claims "$scale" ${results_dir:+"$results_dir"}
+  echo "== all notebooks at scale $scale in $((SECONDS - start)) s; results in ${results_dir:-results/$scale} =="
 }
 
 run_tests() {
-  local prepared=build/smoke/nbval
-  rm -rf "$prepared" build/smoke/store && mkdir -p "$prepared"
-  for nb in notebooks/[0-9][0-9]_*.ipynb; do  # inject the smoke parameters, execute nothing
-    "$PY" -m papermill --prepare-only "$nb" "$prepared/$(basename "$nb")" -k python3 -p scale smoke >/dev/null 2>&1
+  local prepared=build/smoke/nbval paths=() args=()
+  for arg in "$@"; do  # test paths (files or folders that exist) replace the default ones
+    if [ "${arg#-}" = "$arg" ] && [ -e "${arg%%::*}" ]; then paths+=("$arg"); else args+=("$arg"); fi
   done
-  UNDO_STORE="$ROOT/build/smoke/store" "$PY" -m pytest tests "$prepared" --nbval-lax \
-    --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider "$@"
+  rm -rf "$prepared" build/smoke/store && mkdir -p "$prepared"
+  if [ ${#paths[@]} -eq 0 ]; then
+    for nb in notebooks/[0-9][0-9]_*.ipynb; do  # inject the smoke parameters, execute nothing
+      "$PY" -m papermill --prepare-only "$nb" "$prepared/$(basename "$nb")" -k python3 -p scale smoke \
+        >"$prepared/prepare.log" 2>&1 || { cat "$prepared/prepare.log" >&2; echo "cannot prepare $nb" >&2; exit 1; }
+    done
+    paths=(tests "$prepared")
+  fi
+  UNDO_STORE="$ROOT/build/smoke/store" "$PY" -m pytest "${paths[@]}" --nbval-lax \
+    --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider ${args[@]+"${args[@]}"}
 }
 
 make_student_edition() {  # exercises stay, cells tagged "solution" go (nbstripout drops them, outputs too)
@@ -73,9 +104,10 @@ make_student_edition() {  # exercises stay, cells tagged "solution" go (nbstripo
   echo "== student edition in build/student/ =="
 }
 
+case "${1:-}" in -h|--help) usage; exit 0 ;; esac
 ensure_env
 case "${1:-}" in
   test) shift; run_tests "$@" ;;
-  student) make_student_edition ;;
+  student) [ $# -eq 1 ] || fail_usage "student takes no arguments"; make_student_edition ;;
   *) run_notebooks "$@" ;;
 esac

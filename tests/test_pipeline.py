@@ -48,7 +48,8 @@ def test_forget_only_attack_grades_retain_at_the_start_and_reuses_a_full_attack(
     assert set(lean[lean.step > 0].metric) == {"forget"}
     full = exp.relearn({"Oracle": oracle}, forget_only=False)  # a different artifact: grading retain throughout was asked for
     assert len(list(tmp_path.glob("relearn-*/DONE"))) == 2
-    forget = lambda t: t[t.metric == "forget"].reset_index(drop=True)  # noqa: E731
+    assert set(lean.key) != set(full.key) and all((tmp_path / f"relearn-{k}" / "DONE").exists() for k in full.key)
+    forget = lambda t: t[t.metric == "forget"].drop(columns="key").reset_index(drop=True)  # noqa: E731
     pd.testing.assert_frame_equal(forget(lean), forget(full))  # grading does not change the attack
     exp.relearn({"Reference": ref}, forget_only=False)
     assert exp.relearn({"Reference": ref}).metric.eq("retain").sum() > len(exp.preset.attack.lrs)

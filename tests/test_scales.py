@@ -25,3 +25,23 @@ def test_presets_are_keyword_only_and_every_scale_has_both_settings():
     assert {(p.scale, p.setting) for p in PRESETS.values()} == set(PRESETS)
     assert {s for s, _ in PRESETS} == {"smoke", "cpu", "gpu", "paper"}
     assert all(set(p.unlearn) == {"default", "rmu"} for p in PRESETS.values())
+
+
+def test_output_dirs_resolve_against_the_repository_and_are_probed(tmp_path):
+    from undo_lib import repo_path
+    from undo_lib.scales import output_dirs
+    results, figures = output_dirs("smoke", None, tmp_path / "figs")
+    assert results == repo_path("results", "smoke") and figures == tmp_path / "figs" and figures.is_dir()
+    results, _ = output_dirs("smoke", "build/smoke/relative-results", None)
+    assert results == repo_path("build", "smoke", "relative-results")  # not under notebooks/, wherever run from
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(ValueError, match="parameter 'results_dir': cannot write into"):
+        output_dirs("smoke", blocker / "results", None)
+
+
+def test_flags_must_be_booleans():
+    from undo_lib.scales import check_flag
+    assert check_flag("rmu_retain", False) is False
+    with pytest.raises(ValueError, match="parameter 'rmu_retain' must be True or False, got 'no'"):
+        check_flag("rmu_retain", "no")

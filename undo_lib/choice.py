@@ -46,10 +46,12 @@ def choose(sweep: dict, chance: float) -> float:
 
 
 def sweep_scores(sweeps: dict, chance: float) -> pd.DataFrame:
-    """For {method: {lr: Artifact}}: each run's initial and final retain/forget, its trade-off score, and whether
-    it is the chosen one; indexed by (method, lr)."""
+    """For {method: {lr: Artifact}}: each run's initial and final retain/forget, its trade-off score, whether it is
+    the chosen one, and its store key; indexed by (method, lr)."""
     frames = []
     for name, sweep in sweeps.items():
         t = tradeoff_scores(sweep_curves(sweep), chance).reset_index()
-        frames.append(t.assign(method=name, chosen=np.isclose(t.lr, choose(sweep, chance))))
+        keys = {float(lr): a.key for lr, a in sweep.items()}
+        frames.append(t.assign(method=name, chosen=np.isclose(t.lr, choose(sweep, chance)),
+                               key=[keys[float(lr)] for lr in t.lr]))
     return pd.concat(frames, ignore_index=True).set_index(["method", "lr"])

@@ -89,7 +89,8 @@ def undo_table(curves: pd.DataFrame, steps: dict, data_filtering_steps: float, h
         p = s.loc[g.model.iloc[0], "auc"]
         rows.append({"alpha": alpha, "beta": beta, "steps": int(steps[(alpha, beta)]),
                      "compute": steps[(alpha, beta)] / data_filtering_steps, "forget_auc": p,
-                     "robustness": (p - p_unlearn) / (p_filter - p_unlearn)})
+                     "robustness": (p - p_unlearn) / (p_filter - p_unlearn),
+                     **({"key": g.key.iloc[0]} if "key" in g else {})})
     return pd.DataFrame(rows)
 
 
@@ -197,9 +198,22 @@ def update_readme(readme, results_dir, scale: str) -> bool:
     return True
 
 
-if __name__ == "__main__":  # python -m undo_lib.claims <scale>: refresh the README's claims table
+def main(argv=None):
+    """python -m undo_lib.claims <scale> [<results_dir>]: print the claims table of <results_dir> (default
+    results/<scale>) and, when that is the default, refresh the README's table from it."""
     import sys
     from . import repo_path
-    scale = sys.argv[1] if len(sys.argv) > 1 else "cpu"
-    ok = update_readme(repo_path("README.md"), repo_path("results", scale), scale)
+    args = sys.argv[1:] if argv is None else argv
+    scale = args[0] if args else "cpu"
+    default = repo_path("results", scale)
+    results_dir = Path(args[1]).resolve() if len(args) > 1 else default
+    if results_dir != default:
+        print(markdown(results_dir, scale))
+        print(f"claims of {results_dir}; the README's table reads {default} only and was left alone")
+        return
+    ok = update_readme(repo_path("README.md"), results_dir, scale)
     print(f"README claims table {'updated' if ok else 'has no markers; left alone'} from results/{scale}/claims.csv")
+
+
+if __name__ == "__main__":
+    main()

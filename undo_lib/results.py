@@ -8,37 +8,38 @@ from .store import upsert_csv
 
 
 def final_metrics(artifacts: dict) -> pd.DataFrame:
-    """The last evaluation of each {label: Artifact}: one row per label, a column per metric."""
+    """The last evaluation of each {label: Artifact}: one row per label, a column per metric, and the store key."""
     rows = {}
     for label, artifact in artifacts.items():
         m = artifact.metrics
         rows[label] = m[m.step == m.step.max()].set_index("metric")["value"]
-    return pd.DataFrame(rows).T
+    table = pd.DataFrame(rows).T
+    return table.assign(key=[a.key for a in artifacts.values()])
 
 
 def sweep_curves(sweep: dict) -> pd.DataFrame:
-    """Training metrics of a learning-rate sweep {lr: Artifact}, tidy (lr, step, metric, value), or of several
-    {method: {lr: Artifact}}, tidy (method, lr, step, metric, value)."""
+    """Training metrics of a learning-rate sweep {lr: Artifact}, tidy (lr, step, metric, value, key), or of several
+    {method: {lr: Artifact}}, tidy (method, lr, step, metric, value, key); key: the run's store key."""
     if all(isinstance(v, dict) for v in sweep.values()):
         return pd.concat([sweep_curves(v).assign(method=k) for k, v in sweep.items()], ignore_index=True)[
-            ["method", "lr", "step", "metric", "value"]]
-    return pd.concat([a.metrics.assign(lr=lr) for lr, a in sweep.items()], ignore_index=True)[
-        ["lr", "step", "metric", "value"]]
+            ["method", "lr", "step", "metric", "value", "key"]]
+    return pd.concat([a.metrics.assign(lr=lr, key=a.key) for lr, a in sweep.items()], ignore_index=True)[
+        ["lr", "step", "metric", "value", "key"]]
 
 
 def stage_curves(artifacts: dict) -> pd.DataFrame:
-    """Training metrics of several {label: Artifact}, tidy (model, step, metric, value)."""
-    return pd.concat([a.metrics.assign(model=label) for label, a in artifacts.items()], ignore_index=True)
+    """Training metrics of several {label: Artifact}, tidy (step, metric, value, model, key)."""
+    return pd.concat([a.metrics.assign(model=label, key=a.key) for label, a in artifacts.items()], ignore_index=True)
 
 
 def attack_curves(attacks: dict) -> pd.DataFrame:
-    """Tidy curves of stored attacks {label: Artifact} (model, lr, step, metric, value), or of {method: {label:
-    Artifact}} (method, model, lr, step, metric, value)."""
+    """Tidy curves of stored attacks {label: Artifact} (model, lr, step, metric, value, key), or of {method: {label:
+    Artifact}} (method, model, lr, step, metric, value, key); key: the attack's store key."""
     if attacks and all(isinstance(v, dict) for v in attacks.values()):
         return pd.concat([attack_curves(v).assign(method=k) for k, v in attacks.items()],
-                         ignore_index=True)[["method", "model", "lr", "step", "metric", "value"]]
-    columns = ["model", "lr", "step", "metric", "value"]
-    frames = [a.metrics.assign(model=label) for label, a in attacks.items()]
+                         ignore_index=True)[["method", "model", "lr", "step", "metric", "value", "key"]]
+    columns = ["model", "lr", "step", "metric", "value", "key"]
+    frames = [a.metrics.assign(model=label, key=a.key) for label, a in attacks.items()]
     return pd.concat(frames or [pd.DataFrame(columns=columns)], ignore_index=True)[columns]
 
 
@@ -71,7 +72,8 @@ def stage_points(curves: pd.DataFrame, short_step: int, higher_is_better: bool) 
     retain performance before the attack and the worst-case forget performance before the attack, after the short
     attack (the first graded step at or after `short_step`) and at the end of the long one.
 
-    Returns tidy (method, model, stage, step, retain, forget), stage in "before", "short", "long"."""
+    Returns tidy (method, model, stage, step, retain, forget), stage in "before", "short", "long", and the attack's
+    store key when the curves carry one."""
     worst = worst_case(curves, higher_is_better)
     graded = sorted(worst.step.unique())
     short = next((s for s in graded if s >= short_step), graded[-1])
@@ -80,4 +82,8 @@ def stage_points(curves: pd.DataFrame, short_step: int, higher_is_better: bool) 
     for stage, step in (("before", 0), ("short", short), ("long", graded[-1])):
         at = worst[worst.step == step].set_index(["method", "model"])["value"].rename("forget")
         frames.append(pd.concat([retain.rename("retain"), at], axis=1).reset_index().assign(stage=stage, step=step))
-    return pd.concat(frames, ignore_index=True)[["method", "model", "stage", "step", "retain", "forget"]]
+    out = pd.concat(frames, ignore_index=True)[["method", "model", "stage", "step", "retain", "forget"]]
+    if "key" in curves:
+        keys = curves.groupby(["method", "model"])["key"].first()
+        out["key"] = [keys[(m, model)] for m, model in zip(out.method, out.model)]
+    return out

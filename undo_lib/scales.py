@@ -4,7 +4,9 @@ smoke: seconds; checks plumbing only.   cpu: a 2-core laptop; the paper's claims
 gpu: one GPU, a middle ground.           paper: the paper's Tables 2-4 (Gemma-2-0.1B/0.3B, FineWeb, Gemma tokenizer).
 At smoke/cpu/gpu the data are the embedded offline corpora with a character tokenizer; see undo_lib/data.
 """
+import os
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from .attack import AttackCfg
 from .settings import SETTINGS as SETTING_CLASSES
@@ -224,6 +226,35 @@ def check_params(scale, seed, setting) -> list[str]:
     if setting not in SETTINGS + ("both",):
         raise ValueError(f"parameter 'setting' must be one of {SETTINGS + ('both',)}, got {setting!r}")
     return list(SETTINGS) if setting == "both" else [setting]
+
+
+def check_flag(name: str, value) -> bool:
+    """A notebook's boolean parameter (e.g. rmu_retain), or ValueError naming it."""
+    if not isinstance(value, bool):
+        raise ValueError(f"parameter {name!r} must be True or False, got {value!r}")
+    return value
+
+
+def output_dirs(scale: str, results_dir=None, figures_dir=None) -> tuple[Path, Path]:
+    """A notebook's (results_dir, figures_dir): relative paths resolved against the repository root, defaults
+    results/<scale> and figures/ (build/smoke/figures at scale smoke); each created and probed for writing before
+    any compute, or ValueError naming the parameter."""
+    from . import repo_path
+    defaults = {"results_dir": repo_path("results", scale),
+                "figures_dir": repo_path(*(["build", "smoke", "figures"] if scale == "smoke" else ["figures"]))}
+    out = []
+    for name, value in (("results_dir", results_dir), ("figures_dir", figures_dir)):
+        path = Path(value).expanduser() if value else defaults[name]
+        path = path if path.is_absolute() else repo_path(path)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            probe = path / f".write-probe-{os.getpid()}"
+            probe.write_text("")
+            probe.unlink()
+        except OSError as error:
+            raise ValueError(f"parameter {name!r}: cannot write into {path} ({error.strerror or error})") from None
+        out.append(path)
+    return out[0], out[1]
 
 
 def preset(scale: str, setting: str) -> Preset:

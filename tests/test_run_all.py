@@ -1,0 +1,48 @@
+"""The two README commands: argument errors end with the usage before any work; the claims refresh reads the
+results directory it is given; a notebook with a bad parameter stops before training anything."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from undo_lib import claims, repo_path
+
+
+def _run_all(*args):
+    return subprocess.run(["bash", str(repo_path("run_all.sh")), *args], capture_output=True, text=True, timeout=120)
+
+
+def test_help_prints_the_usage():
+    out = _run_all("--help")
+    assert out.returncode == 0 and "usage: ./run_all.sh" in out.stdout and "-p KEY VALUE" in out.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-p"], "-p needs a KEY and a VALUE"), (["-p", "seed"], "-p needs a KEY and a VALUE"),
+    (["--scale"], "--scale needs a value"), (["-p", "sede", "1"], "unknown notebook parameter 'sede'"),
+    (["-p", "scale", "gpu"], "set the scale with --scale"), (["--scale", "laptop"], "--scale must be smoke"),
+    (["--frobnicate"], "unknown argument: --frobnicate"), (["student", "x"], "student takes no arguments")])
+def test_bad_arguments_fail_with_the_usage(args, message):
+    out = _run_all(*args)
+    assert out.returncode == 2 and message in out.stderr and "usage:" in out.stderr
+
+
+def test_the_claims_refresh_reads_the_given_results_dir(tmp_path, capsys):
+    claims.record(tmp_path, "C1", "arithmetic", "smoke", 0, True, "numbers")
+    readme = repo_path("README.md").read_text()
+    claims.main(["smoke", str(tmp_path)])
+    assert "| C1 | arithmetic | smoke | 0 | yes | numbers |" in capsys.readouterr().out
+    assert repo_path("README.md").read_text() == readme  # the README reads results/<scale> only
+
+
+def test_a_bad_notebook_parameter_stops_before_any_training(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    out = subprocess.run([sys.executable, "-m", "papermill", str(repo_path("notebooks", "01_oracle_matching.ipynb")),
+                          str(tmp_path / "out.ipynb"), "-k", "python3", "-p", "scale", "smoke",
+                          "-p", "results_dir", str(blocker / "results")],
+                         capture_output=True, text=True, timeout=300, env={**os.environ,
+                                                                           "UNDO_STORE": str(tmp_path / "store")})
+    assert out.returncode != 0 and "parameter 'results_dir': cannot write into" in out.stderr
+    assert not (tmp_path / "store").exists()  # nothing was trained
