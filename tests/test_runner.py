@@ -77,3 +77,16 @@ def test_an_interrupt_stops_the_workers(tmp_path, monkeypatch):
     while any(p.is_alive() for p in running) and time.time() < deadline:
         time.sleep(0.1)
     assert not any(p.is_alive() for p in running)
+
+
+def test_stages_that_launch_several_processes_run_one_at_a_time(tmp_path, monkeypatch):
+    """At a scale whose stages run under `accelerate launch`, a pool would start one launch per worker at once."""
+    import dataclasses
+    monkeypatch.setenv("UNDO_WORKERS", "2")
+    seen, exp = [], Experiment("smoke", "language", 0, store_root=tmp_path)
+    exp.pretrain("oracle")
+    monkeypatch.setattr(runner, "run", lambda jobs, worker, desc="", in_order=False: seen.append(in_order))
+    side_by_side({"language": exp}, lambda s, e: e.pretrain_spec("oracle"))
+    exp.preset = dataclasses.replace(exp.preset, num_processes=2)
+    side_by_side({"language": exp}, lambda s, e: e.pretrain_spec("oracle"))
+    assert seen == [False, True]

@@ -40,6 +40,8 @@ def work(job) -> None:
     """runner's worker: carry out job.spec for the experiment job.experiment = (scale, setting, seed, store)."""
     scale, name, _seed, store_root = job.experiment
     setting, store = setting_of(scale, name), Store(store_root)
+    if (job.spec.base["scale"], job.spec.base["setting"]) != (scale, name):
+        raise ValueError(f"{job.name}: a {job.spec.base['setting']} stage sent to the {name} setting")
     if isinstance(job.spec, AttackSpec):
         attack_stage(job.spec, setting, store, job.name)
     else:
@@ -66,6 +68,8 @@ def stage_inputs(spec, setting, store: Store) -> SimpleNamespace:
         for name in spec.trainable:
             model.get_parameter(name).requires_grad_(True)
     mixture, data_seed = setting.mixture(spec.mixture), stable_seed(spec.kind, spec.base["seed"])
+    if mixture.describe() != spec.mixture_spec:  # what is trained is what the key says
+        raise ValueError(f"{spec.describe()}: the {setting.name} mixture {spec.mixture!r} is not the one its spec records")
     rows, forget_rows = spec.train.rows_per_step, spec.objective_params is not None
 
     def batches(step):

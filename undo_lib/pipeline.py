@@ -269,5 +269,6 @@ def side_by_side(experiments: dict, recipe, desc: str = "stages") -> dict:
     (runner.run), and each spec is replaced by its artifact."""
     specs = {s: recipe(s, e) for s, e in experiments.items()}
     jobs = [job for s, e in experiments.items() for job in e.missing(specs[s])]
-    runner.run(jobs, work, desc)
+    launched = any(e.preset.num_processes > 1 for e in experiments.values())  # each job is its own launch
+    runner.run(jobs, work, desc, in_order=launched)
     return {s: e.found(specs[s]) for s, e in experiments.items()}

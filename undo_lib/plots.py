@@ -191,7 +191,8 @@ def fig7(points, setting, figures_dir, seed: int = 0):
     from .claims import pareto_front
     stages = list(dict.fromkeys(points["stage"]))
     fig, axes = _method_panels(len(stages), height=3.8)
-    colors = dict(zip(sorted(set(points.method) - {"data_filtering"}), sns.color_palette("tab10")))
+    methods = sorted(set(points.method) - {"data_filtering"})
+    colors = dict(zip(methods, sns.color_palette("tab10" if len(methods) <= 10 else "husl", len(methods))))
     for ax, stage in zip(axes, stages):
         sub = points[points.stage == stage]
         for method, g in sub.groupby("method"):

@@ -140,6 +140,9 @@ class StageSpec:
     def key(self) -> str:
         return config_key(self.config())
 
+    def __hash__(self):  # its dict fields are not hashable; the key is what identifies a stage
+        return hash(self.key)
+
     @classmethod
     def from_config(cls, config: dict, store) -> "StageSpec":
         """The spec a stored config.json describes, its parents looked up in `store` (for `undo_lib.launch`)."""
@@ -205,6 +208,9 @@ class AttackSpec:
     @property
     def key(self) -> str:
         return config_key(self.config())
+
+    def __hash__(self):
+        return hash(self.key)
 
     def describe(self) -> str:
         return f"relearn {self.target.kind} {self.target.key[:8]}"
