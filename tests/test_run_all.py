@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 
 from undo_lib import claims, repo_path
@@ -46,3 +47,24 @@ def test_a_bad_notebook_parameter_stops_before_any_training(tmp_path):
                                                                            "UNDO_STORE": str(tmp_path / "store")})
     assert out.returncode != 0 and "parameter 'results_dir': cannot write into" in out.stderr
     assert not (tmp_path / "store").exists()  # nothing was trained
+
+
+def _notebook(tmp_path, name, results, store):
+    return subprocess.Popen(
+        [sys.executable, "-m", "papermill", str(repo_path("notebooks", "01_oracle_matching.ipynb")),
+         str(tmp_path / f"{name}.ipynb"), "-k", "python3", "-p", "scale", "smoke", "-p", "setting", "language",
+         "-p", "results_dir", str(results), "-p", "figures_dir", str(tmp_path / f"figures-{name}")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env={**os.environ, "UNDO_STORE": str(store)})
+
+
+def test_two_notebook_runs_on_one_store_match_one_run(tmp_path):
+    """Notebook 01 twice at once on one store and one results directory, then once more alone: same tables."""
+    store, together, alone = tmp_path / "store", tmp_path / "together", tmp_path / "alone"
+    runs = [_notebook(tmp_path, f"run{i}", together, store) for i in range(2)]
+    for run in runs:
+        _, err = run.communicate(timeout=600)
+        assert run.returncode == 0, err[-2000:]
+    assert _notebook(tmp_path, "alone", alone, store).wait(timeout=600) == 0
+    assert len(list((store / "smoke").glob("pretrain-*/DONE"))) == 2  # reference and oracle, each trained once
+    for table in ("fig2_models", "fig2_relearning", "fig2_distillation", "claims"):
+        pd.testing.assert_frame_equal(pd.read_csv(together / f"{table}.csv"), pd.read_csv(alone / f"{table}.csv"))
