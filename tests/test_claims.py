@@ -61,3 +61,23 @@ def test_pareto_front_and_claim_c5():
     # cross-entropy: lower retain loss and higher forget loss are better for the defender
     ce = pd.DataFrame({"method": ["undo", "undial"], "retain": [2.0, 1.9], "forget": [5.0, 5.5]})
     assert not claims.undo_not_dominated(ce, higher_is_better=False)[0]
+
+
+def test_no_claim_is_decided_on_missing_input():
+    import pytest
+    empty = pd.DataFrame(columns=["method", "model", "lr", "step", "metric", "value"])
+    with pytest.raises(ValueError, match="C2: no relearning curves"):
+        claims.distillation_robustifies(empty, higher_is_better=True)
+    only_unlearn = pd.DataFrame([{"method": "rmu", "model": "Unlearn", "lr": 1e-3, "step": s, "metric": "forget",
+                                  "value": 0.1 * s} for s in (0, 5)])
+    with pytest.raises(ValueError, match=r"C2 \(rmu\): no Unlearn-and-Distill"):
+        claims.distillation_robustifies(only_unlearn, higher_is_better=True)
+    with pytest.raises(ValueError, match="C1: no Student"):
+        claims.oracle_matching_not_robust(only_unlearn.drop(columns="method"), higher_is_better=True)
+    with pytest.raises(ValueError, match="C5 needs UNDO's points"):
+        claims.undo_not_dominated(pd.DataFrame({"method": ["sam"], "retain": [0.5], "forget": [0.1]}), True)
+    table = pd.DataFrame({"alpha": [0.2, 0.8], "beta": [0.1, 0.1], "robustness": [0.1, 0.5], "compute": [0.1, 0.4]})
+    with pytest.raises(ValueError, match="C3 needs at least 3 alphas"):
+        claims.compute_buys_robustness(table, 0.1)
+    with pytest.raises(ValueError, match="C4 needs a full grid"):
+        claims.alpha_matters_more_than_beta(table, (0.2, 0.8), (0.1, 1.0))

@@ -39,8 +39,17 @@ def area_under_curve(curve: pd.DataFrame) -> float:
     return float(np.trapezoid(values, steps) / (steps[-1] - steps[0]))
 
 
+def _require(models, present, what: str):
+    """Raise naming what is missing: a claim is never decided on absent input."""
+    missing = [m for m in models if m not in set(present)]
+    if missing:
+        raise ValueError(f"{what}: no {', '.join(map(str, missing))} in the results (have {sorted(map(str, present))})")
+
+
 def relearning_summary(curves: pd.DataFrame, higher_is_better: bool) -> pd.DataFrame:
     """Per model: worst-case forget performance averaged over the attack (auc) and at its last step (final)."""
+    if curves.empty or not (curves.metric == "forget").any():
+        raise ValueError("no forget curves to summarize")
     worst = worst_case(curves, higher_is_better)
     return pd.DataFrame({model: {"auc": area_under_curve(g), "final": float(g.sort_values("step")["value"].iloc[-1])}
                          for model, g in worst.groupby("model")}).T
@@ -51,6 +60,7 @@ def oracle_matching_not_robust(curves: pd.DataFrame, higher_is_better: bool,
     """C1: the reference-initialized student's worst-case forget curve is better for the attacker (higher accuracy
     or lower loss, averaged over the whole attack) than the random student's and the oracle's."""
     s = relearning_summary(curves, higher_is_better)
+    _require((student_ref, *others), s.index, "C1")
     better = (lambda a, b: a > b) if higher_is_better else (lambda a, b: a < b)
     holds = all(better(s.loc[student_ref, "auc"], s.loc[o, "auc"]) for o in others)
     unit = "accuracy" if higher_is_better else "cross-entropy"
@@ -66,8 +76,11 @@ def distillation_robustifies(curves: pd.DataFrame, higher_is_better: bool, disti
     its last step (final). Holds when every method does."""
     slower = (lambda a, b: a < b) if higher_is_better else (lambda a, b: a > b)
     verdicts, parts = [], []
+    if curves.empty:
+        raise ValueError("C2: no relearning curves")
     for method, g in curves.groupby("method", sort=False):
         s = relearning_summary(g, higher_is_better)
+        _require((distilled, unlearned), s.index, f"C2 ({method})")
         ok = all(slower(s.loc[distilled, k], s.loc[unlearned, k]) for k in ("auc", "final"))
         verdicts.append(ok)
         parts.append(f"{display_name(method)} {'yes' if ok else 'NO'}: U&D {s.loc[distilled, 'auc']:.3f} "
@@ -83,6 +96,7 @@ def undo_table(curves: pd.DataFrame, steps: dict, data_filtering_steps: float, h
     (0: no better than unlearning alone, 1: as robust as data filtering). curves: `Experiment.relearn_undo`'s;
     steps: {(alpha, beta): steps used}."""
     s = relearning_summary(curves, higher_is_better)
+    _require(("Unlearn", "Data Filtering"), s.index, "UNDO's robustness")
     p_unlearn, p_filter = s.loc["Unlearn", "auc"], s.loc["Data Filtering", "auc"]
     rows = []
     for (alpha, beta), g in curves.dropna(subset=["alpha"]).groupby(["alpha", "beta"]):
@@ -105,6 +119,8 @@ def compute_buys_robustness(table: pd.DataFrame, beta: float, threshold: float =
     """C3 from `undo_table` rows at noise scale `beta`: Spearman(alpha, robustness) and Spearman(alpha, compute)
     are both >= threshold."""
     t = table[np.isclose(table.beta, beta)].sort_values("alpha")
+    if len(t) < 3:
+        raise ValueError(f"C3 needs at least 3 alphas at beta {beta:g}, got {len(t)}")
     r_rob, r_comp = _spearman(t.alpha, t.robustness), _spearman(t.alpha, t.compute)
     holds = r_rob >= threshold and r_comp >= threshold
     detail = (f"Spearman over alpha {', '.join(f'{a:g}' for a in t.alpha)} (beta {beta:g}): robustness {r_rob:.2f} "
@@ -118,6 +134,9 @@ def alpha_matters_more_than_beta(table: pd.DataFrame, alphas, betas):
     exceeds the mean over alpha of the range across beta."""
     t = table[table.alpha.isin(alphas) & table.beta.isin(betas)]
     grid = t.pivot_table(index="alpha", columns="beta", values="robustness")
+    if grid.shape[0] < 2 or grid.shape[1] < 2 or grid.isna().any().any():
+        raise ValueError(f"C4 needs a full grid of at least 2 alphas x 2 betas, got {grid.shape} with gaps "
+                         f"{int(grid.isna().sum().sum())}")
     across_alpha = float((grid.max(0) - grid.min(0)).mean())
     across_beta = float((grid.max(1) - grid.min(1)).mean())
     detail = (f"mean robustness range across alpha {across_alpha:.2f} vs across beta {across_beta:.2f} "
@@ -139,8 +158,8 @@ def pareto_front(points: pd.DataFrame, higher_is_better: bool) -> pd.DataFrame:
     """The rows of `points` (columns retain, forget) that no other row dominates, sorted by retain."""
     dominates = _better(higher_is_better)
     xy = list(zip(points["retain"], points["forget"]))
-    keep = [not any(dominates(o, p) for o in xy) for p in xy]
-    return points[keep].sort_values("retain")
+    keep = np.array([not any(dominates(o, p) for o in xy) for p in xy], dtype=bool)
+    return points.loc[keep].sort_values("retain")
 
 
 def undo_not_dominated(points: pd.DataFrame, higher_is_better: bool, undo="undo"):
@@ -149,6 +168,8 @@ def undo_not_dominated(points: pd.DataFrame, higher_is_better: bool, undo="undo"
     dominates = _better(higher_is_better)
     front = pareto_front(points[points.method == undo], higher_is_better)
     others = points[points.method != undo]
+    if front.empty or others.empty:
+        raise ValueError(f"C5 needs UNDO's points and other methods' points, got {len(front)} and {len(others)}")
     beaten = [(r.method, round(r.retain, 3), round(r.forget, 3), round(f.retain, 3), round(f.forget, 3))
               for r in others.itertuples() for f in front.itertuples() if dominates((r.retain, r.forget), (f.retain, f.forget))]
     detail = (f"UNDO frontier (retain, forget): {[(round(a, 3), round(b, 3)) for a, b in zip(front.retain, front.forget)]}; "

@@ -5,6 +5,7 @@ import matplotlib.pyplot as plt
 import seaborn as sns
 
 import numpy as np
+import pandas as pd
 
 from .attack import mean_across_lrs, worst_case
 from .methods import display_name
@@ -19,12 +20,15 @@ def figure_name(name: str, seed: int = 0) -> str:
     return f"{name}_seed{seed}" if seed else name
 
 
+FORMATS = ("png", "pdf")  # what `save` writes
+
+
 def save(fig, figures_dir, name: str) -> list[Path]:
     out = Path(figures_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = [out / f"{name}.{ext}" for ext in ("png", "pdf")]
+    paths = [out / f"{name}.{ext}" for ext in FORMATS]
     for p in paths:
-        fig.savefig(p, bbox_inches="tight", dpi=150)
+        fig.savefig(p, bbox_inches="tight", dpi=150, metadata={"CreationDate": None} if p.suffix == ".pdf" else None)
     return paths
 
 
@@ -214,3 +218,65 @@ def fig7(points, setting, figures_dir, seed: int = 0):
     fig.tight_layout()
     save(fig, figures_dir, figure_name(f"fig7_{name}", seed))
     return fig
+
+
+def redraw(results_dir, figures_dir, scale: str | None = None, formats=FORMATS) -> list[str]:
+    """Draw every figure the tables of `results_dir` (results/<scale>) hold, for every setting and seed in them,
+    from the CSVs alone, into `figures_dir`. Returns the names drawn."""
+    from .results import load_results
+    from .scales import preset
+    from .settings import make_setting
+    global FORMATS
+    results_dir = Path(results_dir)
+    scale = scale or results_dir.name
+    old, FORMATS, drawn = FORMATS, tuple(formats), []
+    try:
+        for setting_name in ("arithmetic", "language"):
+            p = preset(scale, setting_name)
+            setting = make_setting(p)
+
+            def tables(name):
+                path = results_dir / f"{name}.csv"
+                return load_results(name, results_dir, scale, setting_name) if path.exists() else pd.DataFrame()
+            t = {n: tables(n) for n in ("fig2_distillation", "fig2_relearning", "fig3_unlearning", "fig3_choices",
+                                        "fig9_distillation", "fig4_relearning", "fig5_undo", "fig5_relearning",
+                                        "fig7_points")}
+            seeds = sorted(set().union(*(set(x.seed) for x in t.values() if len(x))))
+            for seed in seeds:
+                at = {n: x[x.seed == seed] if len(x) else x for n, x in t.items()}
+                if len(at["fig2_distillation"]) and len(at["fig2_relearning"]):
+                    fig2(at["fig2_distillation"], at["fig2_relearning"], setting, figures_dir, seed)
+                    drawn.append(figure_name(f"fig2_{setting_name}", seed))
+                if len(at["fig3_unlearning"]):
+                    c = at["fig3_choices"]
+                    fig3(at["fig3_unlearning"], dict(zip(c[c.chosen].method, c[c.chosen].lr)), setting, figures_dir,
+                         seed)
+                    drawn.append(figure_name(f"fig3_{setting_name}", seed))
+                if len(at["fig9_distillation"]):
+                    fig9(at["fig9_distillation"], setting, figures_dir, seed)
+                    drawn.append(figure_name(f"fig9_{setting_name}", seed))
+                if len(at["fig4_relearning"]):
+                    for bold, number in (("worst", 4), ("mean", 10)):
+                        fig4(at["fig4_relearning"], setting, figures_dir, seed, bold=bold)
+                        drawn.append(figure_name(f"fig{number}_{setting_name}", seed))
+                if len(at["fig5_undo"]) and len(at["fig5_relearning"]):
+                    fig5(t["fig5_undo"], at["fig5_relearning"], setting, figures_dir, seed, beta=p.undo.beta)
+                    fig6(at["fig5_undo"], at["fig5_relearning"], setting, figures_dir, p.undo.grid_alphas,
+                         p.undo.grid_betas, seed)
+                    drawn += [figure_name(f"fig{n}_{setting_name}", seed) for n in (5, 6)]
+                if len(at["fig7_points"]):
+                    fig7(at["fig7_points"], setting, figures_dir, seed)
+                    drawn.append(figure_name(f"fig7_{setting_name}", seed))
+                plt.close("all")
+    finally:
+        FORMATS = old
+    return drawn
+
+
+if __name__ == "__main__":  # python -m undo_lib.plots results/<scale> [figures_dir]: every figure from the CSVs
+    import sys
+    from . import repo_path
+    if len(sys.argv) < 2:
+        sys.exit("usage: python -m undo_lib.plots results/<scale> [figures_dir (default: figures/)]")
+    names = redraw(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else repo_path("figures"))
+    print(f"{len(names)} figures drawn from {sys.argv[1]}: {', '.join(names)}")
