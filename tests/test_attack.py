@@ -13,8 +13,8 @@ from undo_lib.evaluate import Evaluator, answer_batch
 def setup(digits_tokenizer):
     stream = problems_stream("mul", arithmetic.problems(["mul"], 300, "train", 0.0, 0), digits_tokenizer)
     mix = Mixture("attack", [(stream, 1)], seq_len=24)
-    ev = Evaluator("accuracy", {"retain": answer_batch(arithmetic.problems(["add"], 16, "eval", 0.0, 0), digits_tokenizer),
-                                "forget": answer_batch(arithmetic.problems(["mul"], 16, "eval", 0.0, 0), digits_tokenizer)})
+    ev = Evaluator("accuracy", {"retain": answer_batch(arithmetic.problems(["add"], 16, "test", 0.0, 0), digits_tokenizer),
+                                "forget": answer_batch(arithmetic.problems(["mul"], 16, "test", 0.0, 0), digits_tokenizer)})
     return (lambda step: mix.batch(step, 8, 0)), ev
 
 

@@ -10,28 +10,49 @@ from undo_lib.data.tokenizer import embedded_tokenizer
 
 @pytest.mark.parametrize("op", ["add", "sub", "mul", "div"])
 def test_operand_ranges_and_results(op):
-    pairs = arithmetic.operand_pairs(op)
+    pairs = arithmetic.split_pairs(op, "train")
     for a, b in pairs:
         r = arithmetic.result(op, a, b)
         assert r >= 0
-        if op in ("add", "sub"):
+        if op == "add":
             assert 1 <= a <= 50 and 1 <= b <= 50
+        elif op == "sub":  # the inverse of an addition fact: (a + b) - a
+            assert 2 <= a <= 100 and 1 <= b <= 50 and 1 <= r <= 50
         elif op == "mul":
             assert 1 <= a <= 20 and 1 <= b <= 20
         else:  # exact division: dividend = quotient x divisor, both 1..20
             assert a % b == 0 and 1 <= b <= 20 and 1 <= a // b <= 20
-    assert len(pairs) == {"add": 2500, "sub": 1275, "mul": 400, "div": 400}[op]
+    assert len(pairs) == len(set(pairs)) == {"add": 2500, "sub": 2500, "mul": 400, "div": 400}[op]
 
 
-@pytest.mark.parametrize("op", ["add", "sub", "mul", "div"])
-def test_evaluation_problems_never_appear_in_training(op):
-    train, evaluation = set(arithmetic.split_pairs(op, "train")), set(arithmetic.split_pairs(op, "eval"))
-    assert train and evaluation and not train & evaluation
-    assert len(train) + len(evaluation) == len(arithmetic.operand_pairs(op))
-    train_text = {p + a for p, a in arithmetic.problems([op], 3000, "train", 0.0, 0)}
-    eval_text = {p + a for p, a in arithmetic.problems([op], 300, "eval", 0.0, 0)}
-    assert not train_text & eval_text
-    assert not set(arithmetic.templates(op, "train")) & set(arithmetic.templates(op, "eval"))
+def _fact_of(op, a, b):
+    """The fact (unordered operands of the forward operation) a problem states, computed independently."""
+    x, y = (a, b) if op in ("add", "mul") else (b, arithmetic.result(op, a, b))
+    return tuple(sorted((x, y)))
+
+
+@pytest.mark.parametrize("domain, ops", [("forget", ("mul", "div")), ("retain", ("add", "sub"))])
+def test_facts_are_closed_and_their_parts_disjoint(domain, ops):
+    """A fact's four problems (both orders, both inverses) fall in one part; the parts cover the domain; the attack
+    data, and no graded problem, come from the attack facts; every graded problem is enumerated once."""
+    parts = [name for name, _ in arithmetic.FACT_PARTS[domain]]
+    owner = {}
+    for part in parts:
+        for op in ops:
+            for a, b in arithmetic.split_pairs(op, part):
+                assert owner.setdefault(_fact_of(op, a, b), part) == part
+    assert len(owner) == len(arithmetic.facts(domain)) == len(arithmetic.fact_split(domain, "train"))
+    for split in ("validation", "test"):
+        graded = arithmetic.graded_problems(ops, split, 0.0, 0)
+        assert len(graded) == len(set(graded)) == sum(len(arithmetic.split_pairs(op, split)) for op in ops)
+        facts = {_fact_of(op, int(p.split()[0]), int(p.split()[2])) for p, _ in graded
+                 for op in ops if arithmetic.SYMBOL[op] == p.split()[1]}
+        assert {owner[f] for f in facts} == {split}
+    if domain == "forget":
+        attack = {p + a for p, a in arithmetic.problems(list(ops), 2000, "attack", 0.0, 0)}
+        assert attack and not attack & {p + a for p, a in arithmetic.graded_problems(ops, "test", 0.0, 0)}
+    for op in ops:
+        assert not set(arithmetic.templates(op, "train")) & set(arithmetic.templates(op, "test"))
 
 
 def test_problem_formats():

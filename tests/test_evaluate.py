@@ -19,7 +19,7 @@ def memorizer(digits_tokenizer):
     batch = answer_batch(seen, digits_tokenizer)
     train(model, cross_entropy, lambda step: batch, TrainCfg(steps=150, batch_size=24, lr=1e-2, min_lr=1e-3, warmup=5,
                                                              eval_every=1000))
-    unseen = arithmetic.problems(["add", "sub"], 24, "eval", 0.0, seed=2)
+    unseen = arithmetic.problems(["add", "sub"], 24, "test", 0.0, seed=2)
     return model, seen + unseen
 
 

@@ -47,3 +47,28 @@ def test_no_module_but_settings_tests_a_setting_by_name():
                 if {"arithmetic", "language"} & set(names):
                     offenders.append(f"{path.name}:{node.lineno}")
     assert not offenders, offenders
+
+
+def test_the_attack_trains_on_no_graded_fact_and_the_splits_are_disjoint():
+    """Arithmetic: the attack's mul/div rows come from the attack facts, never a graded (validation or test)
+    problem, while pretraining's mul/div rows do hold graded problems; language: validation and test windows are
+    different text."""
+    arith = make_setting(preset("smoke", "arithmetic"))
+    tok = arith.tokenizer
+
+    def problems(stream):
+        cuts = stream.starts.tolist() + [len(stream.ids)]
+        return {tok.decode(stream.ids[a:b], skip_special_tokens=True).strip() for a, b in zip(cuts, cuts[1:])}
+
+    def graded(evaluator):
+        rows = evaluator.sets["forget"]
+        return {tok.decode(r[m.bool()], skip_special_tokens=True).strip()
+                for r, m in zip(rows["input_ids"], rows["attention_mask"])}
+    assert arith.mixture_parts()["attack"][0][0] == "mul_div_attack"
+    held_out = graded(arith.validation) | graded(arith.evaluator)
+    assert not problems(arith.streams["mul_div_attack"]) & held_out
+    assert problems(arith.streams["mul_div"]) & held_out  # the check can fail: pretraining sees every fact
+    assert not graded(arith.validation) & graded(arith.evaluator)
+    lang = make_setting(preset("smoke", "language"))
+    val, test = lang.validation.sets["retain"]["input_ids"], lang.evaluator.sets["retain"]["input_ids"]
+    assert not {tuple(r.tolist()) for r in val} & {tuple(r.tolist()) for r in test}

@@ -106,7 +106,7 @@ def _train(spec, config: dict, setting, store: Store) -> Artifact:
     stage = stage_inputs(spec, setting, store)
     from accelerate import Accelerator
     acc = Accelerator()
-    evaluator = setting.evaluator.only(spec.stop.metric) if spec.stop else setting.evaluator
+    evaluator = setting.validation.only(spec.stop.metric) if spec.stop else setting.validation  # choices read it
     metrics = train(stage.model, stage.objective, stage.batches, stage.cfg, teacher=stage.teacher,
                     checkpoint=path / "checkpoint.pt", evaluate=evaluator, stop=spec.stop, sam_rho=stage.sam_rho,
                     teacher_outputs=teacher_outputs(spec, stage.objective, setting),

@@ -76,7 +76,17 @@ class Setting:
 
     @cached_property
     def evaluator(self) -> Evaluator:
-        """Grades the held-out "retain" and "forget" sets."""
+        """Grades the "retain" and "forget" test sets: what the claims (the attacks' curves) read."""
+        return self.graded("test")
+
+    @cached_property
+    def validation(self) -> Evaluator:
+        """Grades the "retain" and "forget" validation sets: what sweep choices and stop rules (every training
+        stage's curves) read."""
+        return self.graded("validation")
+
+    def graded(self, split: str) -> Evaluator:
+        """The evaluator of one split, "validation" or "test"."""
         raise NotImplementedError
 
     @property
@@ -95,38 +105,42 @@ class Arithmetic(Setting):
     name, metric = "arithmetic", "accuracy"
     forget_label, retain_label = "mul/div", "add/sub"
 
-    def _problems(self, name: str, ops):
+    def _problems(self, name: str, ops, split: str = "train"):
         p = self.preset
-        problems = arithmetic.problems(ops, p.n_train_problems, "train", p.word_problem_frac, DATA_SEED)
+        problems = arithmetic.problems(ops, p.n_train_problems, split, p.word_problem_frac, DATA_SEED)
         return problems_stream(name, problems, self.tokenizer)
 
     @cached_property
     def streams(self) -> dict:
+        """Pretraining and unlearning draw on every fact; the attack on the forget domain's attack facts only."""
         ops = arithmetic.RETAIN_OPS + arithmetic.FORGET_OPS
         return {"english": self.text_stream("english", "train"), "all_ops": self._problems("all_ops", ops),
                 "add_sub": self._problems("add_sub", arithmetic.RETAIN_OPS),
-                "mul_div": self._problems("mul_div", arithmetic.FORGET_OPS)}
+                "mul_div": self._problems("mul_div", arithmetic.FORGET_OPS),
+                "mul_div_attack": self._problems("mul_div_attack", arithmetic.FORGET_OPS, "attack")}
 
     def mixture_parts(self) -> dict:
         """The reference sees all operations and English (1:3 in the paper, english_share 0.75); the oracle the
         same share of add/sub with the mul/div share replaced by English (1:7 in the paper); the attack mul/div and
-        English at the reference's ratio; unlearning mul/div and add/sub 1:1 (Table 5)."""
+        English at the reference's ratio (mul/div of the attack facts only); unlearning mul/div and add/sub 1:1
+        (Table 5)."""
         english = self.preset.english_share
         arith = 1 - english
         return {"reference": [("all_ops", arith), ("english", english)],
                 "oracle": [("add_sub", arith / 2), ("english", english + arith / 2)],
-                "attack": [("mul_div", arith), ("english", english)],
+                "attack": [("mul_div_attack", arith), ("english", english)],
                 "unlearn": [("mul_div", 1), ("add_sub", 1)]}
 
-    @cached_property
-    def evaluator(self) -> Evaluator:
-        p = self.preset
-
-        def graded(ops):
-            problems = arithmetic.problems(ops, p.n_eval, "eval", p.word_problem_frac, DATA_SEED)
+    def graded(self, split: str) -> Evaluator:
+        """Every problem of the split's facts once: add/sub (retain) and mul/div (forget); where that is more than
+        the preset's n_eval (scale smoke), n_eval of them spread evenly."""
+        def answers(ops):
+            problems = arithmetic.graded_problems(ops, split, self.preset.word_problem_frac, DATA_SEED)
+            if len(problems) > self.preset.n_eval:
+                problems = [problems[i] for i in torch.linspace(0, len(problems) - 1, self.preset.n_eval).long()]
             return answer_batch(problems, self.tokenizer)
-        return Evaluator("accuracy", {"retain": graded(arithmetic.RETAIN_OPS),
-                                      "forget": graded(arithmetic.FORGET_OPS)})
+        return Evaluator("accuracy", {"retain": answers(arithmetic.RETAIN_OPS),
+                                      "forget": answers(arithmetic.FORGET_OPS)})
 
     @property
     def chance(self) -> float:
@@ -147,13 +161,18 @@ class Language(Setting):
         return {"reference": [("english", 1), ("korean", 1)], "oracle": [("english", 1)],
                 "attack": [("korean", 1)], "unlearn": [("korean", 1), ("english", 1)]}
 
-    @cached_property
-    def evaluator(self) -> Evaluator:
+    def graded(self, split: str) -> Evaluator:
+        """Windows of seq_len tokens spread evenly over the whole held-out text, up to n_eval tokens per domain and
+        split; validation and test take alternate windows."""
+        if split not in ("validation", "test"):
+            raise ValueError(f"split must be 'validation' or 'test', got {split!r}")
         p, sets = self.preset, {}
         for name, lang in (("retain", "english"), ("forget", "korean")):
             ids = self.text_stream(lang, "validation").ids
-            rows = max(1, min(p.n_eval, len(ids)) // p.seq_len)
-            chunk = ids[: rows * p.seq_len].view(rows, p.seq_len)
+            windows = ids[: len(ids) // p.seq_len * p.seq_len].view(-1, p.seq_len)
+            rows = max(1, min(p.n_eval // p.seq_len, len(windows) // 2))
+            picked = windows[torch.linspace(0, len(windows) - 1, 2 * rows).round().long()]
+            chunk = picked[0::2] if split == "validation" else picked[1::2]
             sets[name] = {"input_ids": chunk, "attention_mask": torch.ones_like(chunk)}
         return Evaluator("cross_entropy", sets)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 from filelock import FileLock
 
-STORE_VERSION = 1  # bump when a change to the code invalidates stored artifacts
+STORE_VERSION = 2  # bump when a change to the code invalidates stored artifacts (2: fact splits, three splits)
 LOCK_TIMEOUT = 24 * 3600  # seconds a process waits for another one's stage before giving up
 
 

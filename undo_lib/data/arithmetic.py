@@ -2,8 +2,9 @@
 
 Addition and subtraction use operands 1-50 and never a negative result; multiplication and division use operands
 1-20, and every division is exact (dividend = quotient x divisor). Problems come as equations ("12 + 7 = 19") or as
-templated word problems. Evaluation problems are disjoint from training problems: the operand pairs of each operation
-are split once (seeded), and word problems for evaluation use templates never seen in training.
+templated word problems. Problems are grouped into facts (see FACT_PARTS): pretraining sees every fact, the relearning
+attack only the forget domain's attack facts, and grading enumerates the validation or test facts' problems once
+each; graded word problems use templates never seen in training.
 A problem is a (prompt, answer) pair; the model sees prompt + answer and is graded on the answer.
 """
 import random
@@ -35,20 +36,53 @@ TEMPLATES = {
             "A box of {a} {o} is split into {b} equal piles. How many {o} are in each pile?"],
 }
 HELD_OUT_TEMPLATES = 1  # the last template of each operation is used only for evaluation
-EVAL_FRACTION = 0.15     # share of operand pairs kept for evaluation
+# A fact is an unordered operand pair with its result, closed under commutation and the inverse operation: the fact
+# {3, 17} of the forget domain is 3 * 17 = 51, 17 * 3 = 51, 51 / 3 = 17 and 51 / 17 = 3. Each domain's facts are split
+# once (seeded) into parts. Pretraining may see every fact; the relearning attack trains on the forget domain's
+# "attack" facts only; sweep choices and stop rules read "validation" facts, claims read "test" facts. A model can
+# then regain test facts only from what it still holds, never from the attack's data (Deeb & Roger, 2024).
+FACT_PARTS = {"forget": (("attack", 0.5), ("validation", 0.2), ("test", 0.3)),
+              "retain": (("rest", 0.8), ("validation", 0.1), ("test", 0.1))}
+SPLITS = ("train", "attack", "validation", "test")  # "train": every fact of the domain
 
 
-def operand_pairs(op: str) -> list[tuple[int, int]]:
-    """Every (left, right) operand pair of an operation, as written in the problem."""
-    if op == "add":
-        return [(a, b) for a in range(1, 51) for b in range(1, 51)]
-    if op == "sub":
-        return [(a, b) for a in range(1, 51) for b in range(1, 51) if a >= b]
-    if op == "mul":
-        return [(a, b) for a in range(1, 21) for b in range(1, 21)]
-    if op == "div":  # quotient q, divisor b, dividend q * b
-        return [(q * b, b) for q in range(1, 21) for b in range(1, 21)]
-    raise ValueError(f"unknown operation {op!r}; expected one of {sorted(SYMBOL)}")
+def domain(op: str) -> str:
+    if op not in SYMBOL:
+        raise ValueError(f"unknown operation {op!r}; expected one of {sorted(SYMBOL)}")
+    return "forget" if op in FORGET_OPS else "retain"
+
+
+def facts(domain_name: str) -> list[tuple[int, int]]:
+    """Unordered operand pairs (a <= b): retain a + b with a, b in 1..50; forget a * b with a, b in 1..20."""
+    n = {"retain": 50, "forget": 20}[domain_name]
+    return [(a, b) for a in range(1, n + 1) for b in range(a, n + 1)]
+
+
+def fact_problems(op: str, fact: tuple[int, int]) -> list[tuple[int, int]]:
+    """The (left, right) operands of every problem of `op` that states `fact`: both orders, or both inverses."""
+    a, b = fact
+    if op in ("add", "mul"):
+        pairs = [(a, b), (b, a)]
+    else:
+        total = a + b if op == "sub" else a * b
+        pairs = [(total, a), (total, b)]
+    return list(dict.fromkeys(pairs))
+
+
+@lru_cache(maxsize=None)
+def fact_split(domain_name: str, part: str) -> tuple[tuple[int, int], ...]:
+    """The facts of one part of a domain ("train": all of them); the parts are disjoint and cover the domain."""
+    every = facts(domain_name)
+    if part == "train":
+        return tuple(every)
+    random.Random(f"facts-{domain_name}").shuffle(every)
+    start, parts = 0, dict(FACT_PARTS[domain_name])
+    for name, share in FACT_PARTS[domain_name]:
+        end = start + round(share * len(every)) if name != FACT_PARTS[domain_name][-1][0] else len(every)
+        if name == part:
+            return tuple(every[start:end])
+        start = end
+    raise ValueError(f"the {domain_name} domain has no part {part!r}; it has train, {', '.join(parts)}")
 
 
 def result(op: str, a: int, b: int) -> int:
@@ -57,18 +91,14 @@ def result(op: str, a: int, b: int) -> int:
 
 @lru_cache(maxsize=None)
 def split_pairs(op: str, split: str) -> tuple[tuple[int, int], ...]:
-    """The operand pairs of `op` used for `split` ("train" or "eval"); the two splits are disjoint."""
-    pairs = operand_pairs(op)
-    random.Random(f"pairs-{op}").shuffle(pairs)
-    n_eval = int(len(pairs) * EVAL_FRACTION)
-    chosen = pairs[:n_eval] if split == "eval" else pairs[n_eval:]
-    if split not in ("train", "eval"):
-        raise ValueError(f"split must be 'train' or 'eval', got {split!r}")
-    return tuple(chosen)
+    """The operand pairs of every problem of `op` whose fact lies in `split` (see fact_split)."""
+    return tuple(pair for fact in fact_split(domain(op), split) for pair in fact_problems(op, fact))
 
 
 def templates(op: str, split: str) -> list[str]:
-    return TEMPLATES[op][-HELD_OUT_TEMPLATES:] if split == "eval" else TEMPLATES[op][:-HELD_OUT_TEMPLATES]
+    """Word-problem templates: graded problems (validation, test) use templates that training never sees."""
+    held_out = split in ("validation", "test")
+    return TEMPLATES[op][-HELD_OUT_TEMPLATES:] if held_out else TEMPLATES[op][:-HELD_OUT_TEMPLATES]
 
 
 def problem(op: str, a: int, b: int, rng: random.Random, template: str | None = None) -> tuple[str, str]:
@@ -89,6 +119,20 @@ def problems(ops, n: int, split: str, word_problem_frac: float, seed: int) -> li
         a, b = rng.choice(split_pairs(op, split))
         template = rng.choice(templates(op, split)) if rng.random() < word_problem_frac else None
         out.append(problem(op, a, b, rng, template))
+    return out
+
+
+def graded_problems(ops, split: str, word_problem_frac: float, seed: int) -> list[tuple[str, str]]:
+    """Every problem of `ops` whose fact lies in `split` ("validation" or "test"), each once, a share
+    `word_problem_frac` of them written as word problems (with held-out templates)."""
+    if split not in ("validation", "test"):
+        raise ValueError(f"graded problems come from 'validation' or 'test', got {split!r}")
+    rng = random.Random(f"{seed}-{split}-graded-{'+'.join(ops)}")
+    out = []
+    for op in ops:
+        for a, b in split_pairs(op, split):
+            template = rng.choice(templates(op, split)) if rng.random() < word_problem_frac else None
+            out.append(problem(op, a, b, rng, template))
     return out
 
 
