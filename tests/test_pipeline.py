@@ -1,5 +1,6 @@
 """The recipes at scale smoke: stages cached and keyed by their parents, attacks, UNDO, the comparison."""
 import json
+import math
 import os
 
 import pandas as pd
@@ -77,7 +78,9 @@ def test_undo_noises_the_teacher_and_distills_until_recovered(tmp_path):
         if retain.iloc[-1] <= target * 1.05:  # stopped at the first evaluation that recovered
             assert (retain.iloc[1:-1] > target * 1.05).all()
         else:
-            assert retain.index[-1] == exp.preset.pretrain.steps  # ran to the cap
+            assert retain.index[-1] == math.ceil(exp.data_filtering_steps)  # ran to the cap: one epoch of rows
+    assert exp.undo_recovered(runs) == {a: bool(r.metrics.query("metric == 'retain'").value.iloc[-1] <= target * 1.05)
+                                        for a, r in runs.items()}
     start = {a: r.metrics.query("step == 0 and metric == 'retain'")["value"].item() for a, r in runs.items()}
     assert abs(start[0.0] - target) < 1e-4 and start[0.0] < start[0.5] < start[1.0]
     assert runs[0.0].metrics.step.max() == 2  # already recovered: stops at its first evaluation

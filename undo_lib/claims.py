@@ -90,11 +90,13 @@ def distillation_robustifies(curves: pd.DataFrame, higher_is_better: bool, disti
     return all(verdicts), f"worst-case forget {unit} averaged over the attack (at its end): " + "; ".join(parts)
 
 
-def undo_table(curves: pd.DataFrame, steps: dict, data_filtering_steps: float, higher_is_better: bool) -> pd.DataFrame:
+def undo_table(curves: pd.DataFrame, steps: dict, data_filtering_steps: float, higher_is_better: bool,
+               recovered: dict | None = None) -> pd.DataFrame:
     """One row per UNDO student (alpha, beta): steps used, compute S_UNDO / S_DataFiltering, worst-case forget
-    performance P averaged over the attack, and robustness (P_UNDO - P_Unlearn) / (P_DataFiltering - P_Unlearn)
-    (0: no better than unlearning alone, 1: as robust as data filtering). curves: `Experiment.relearn_undo`'s;
-    steps: {(alpha, beta): steps used}."""
+    performance P averaged over the attack, robustness (P_UNDO - P_Unlearn) / (P_DataFiltering - P_Unlearn)
+    (0: no better than unlearning alone, 1: as robust as data filtering), and whether it recovered (False: it
+    stopped at the cap of one epoch). curves: `Experiment.relearn_undo`'s; steps: {(alpha, beta): steps used};
+    recovered: {(alpha, beta): bool} (Experiment.undo_recovered)."""
     s = relearning_summary(curves, higher_is_better)
     _require(("Unlearn", "Data Filtering"), s.index, "UNDO's robustness")
     p_unlearn, p_filter = s.loc["Unlearn", "auc"], s.loc["Data Filtering", "auc"]
@@ -104,6 +106,7 @@ def undo_table(curves: pd.DataFrame, steps: dict, data_filtering_steps: float, h
         rows.append({"alpha": alpha, "beta": beta, "steps": int(steps[(alpha, beta)]),
                      "compute": steps[(alpha, beta)] / data_filtering_steps, "forget_auc": p,
                      "robustness": (p - p_unlearn) / (p_filter - p_unlearn),
+                     **({"recovered": bool(recovered[(alpha, beta)])} if recovered is not None else {}),
                      **({"key": g.key.iloc[0]} if "key" in g else {})})
     return pd.DataFrame(rows)
 
@@ -123,9 +126,11 @@ def compute_buys_robustness(table: pd.DataFrame, beta: float, threshold: float =
         raise ValueError(f"C3 needs at least 3 alphas at beta {beta:g}, got {len(t)}")
     r_rob, r_comp = _spearman(t.alpha, t.robustness), _spearman(t.alpha, t.compute)
     holds = r_rob >= threshold and r_comp >= threshold
+    capped = [f"{a:g}" for a in t.alpha[~t.recovered.astype(bool)]] if "recovered" in t else []
     detail = (f"Spearman over alpha {', '.join(f'{a:g}' for a in t.alpha)} (beta {beta:g}): robustness {r_rob:.2f} "
               f"({', '.join(f'{v:.2f}' for v in t.robustness)}), compute {r_comp:.2f} "
-              f"({', '.join(f'{v:.2f}' for v in t.compute)}); threshold {threshold}")
+              f"({', '.join(f'{v:.2f}' for v in t.compute)}); threshold {threshold}"
+              + (f"; students at the one-epoch cap, read as they are: alpha {', '.join(capped)}" if capped else ""))
     return bool(holds), detail
 
 

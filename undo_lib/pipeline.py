@@ -7,6 +7,7 @@ distill, unlearn, UNDO) and attacks as `AttackSpec`s (stages.py); `train(specs)`
 `side_by_side(experiments, recipe)` trains the specs of several settings in one batch, so that a notebook cell's
 work for arithmetic and language shares the worker pool.
 """
+import math
 from dataclasses import asdict, replace
 
 import pandas as pd
@@ -131,14 +132,14 @@ class Experiment:
                   tolerance: float = 0.05, eval_every: int | None = None) -> StageSpec:
         """UNDO (Section 5): shrink-and-perturb the unlearned `teacher` (noise.shrink_perturb), then distill the
         teacher into the damaged copy until its retain performance is within `tolerance` of the teacher's
-        (stages.Recovered) or the cap of the reference's pretraining steps is reached. The steps used (the last
-        logged step) are UNDO's compute. Only retain is graded while it distills."""
+        (stages.Recovered, relative) or it has seen one full epoch of the pretraining rows (Section 5). The steps
+        used (the last logged step) are UNDO's compute. Only retain is graded while it distills."""
         if eval_every is not None and eval_every < 1:
             raise ValueError(f"undo(eval_every=...) must be >= 1, got {eval_every!r}")
         stop = Recovered("retain", float(final_metrics({"t": teacher}).loc["t", "retain"]), tolerance,
                          self.higher_is_better)
         base = self.preset.distill_after_unlearning
-        cfg = replace(base, steps=self.preset.pretrain.steps, eval_every=eval_every or base.eval_every)
+        cfg = replace(base, steps=math.ceil(self.data_filtering_steps), eval_every=eval_every or base.eval_every)
         return self._spec("undo", "forward_kl", "reference", cfg, Noised(teacher, alpha, beta, noise_seed),
                           teacher=teacher, stop=stop)
 
@@ -211,6 +212,21 @@ class Experiment:
 
     def method_comparison(self, overrides: dict | None = None) -> dict:
         return self.train(self.comparison_specs(overrides), "comparison")
+
+    @staticmethod
+    def undo_steps(students: dict) -> dict:
+        """{point: distillation steps used} of UNDO students {point: Artifact} (their compute)."""
+        return {k: int(a.metrics.step.max()) for k, a in students.items()}
+
+    @staticmethod
+    def undo_recovered(students: dict) -> dict:
+        """{point: whether the student met its stop rule} of UNDO students; False: it stopped at the cap."""
+        out = {}
+        for k, a in students.items():
+            m = a.metrics
+            last = m[(m.metric == "retain") & (m.step == m[m.metric == "retain"].step.max())]["value"].item()
+            out[k] = bool(Recovered(**a.config["stop"])({"retain": last}))
+        return out
 
     @property
     def data_filtering_steps(self) -> float:

@@ -144,12 +144,16 @@ def fig5(table, curves, setting, figures_dir, seed: int = 0, beta: float = 0.1):
     fig, (ax_t, ax_r) = _method_panels(2, height=3.8)
     t = table[np.isclose(table.beta, beta)]
     agg = t.groupby("alpha")[["compute", "robustness"]].agg(["median", "min", "max"])
+    capped = (t.assign(capped=~t.recovered.astype(bool)).groupby("alpha")["capped"].sum() if "recovered" in t
+              else pd.Series(0, index=agg.index))
     for alpha, r in agg.iterrows():
         ax_t.errorbar(r[("compute", "median")], r[("robustness", "median")],
                       xerr=[[r[("compute", "median")] - r[("compute", "min")]], [r[("compute", "max")] - r[("compute", "median")]]],
                       yerr=[[r[("robustness", "median")] - r[("robustness", "min")]],
-                            [r[("robustness", "max")] - r[("robustness", "median")]]], fmt="o", color="tab:purple")
-        ax_t.annotate(f"α={alpha:g}", (r[("compute", "median")], r[("robustness", "median")]), fontsize=7,
+                            [r[("robustness", "max")] - r[("robustness", "median")]]], fmt="o", color="tab:purple",
+                      mfc="none" if capped[alpha] else "tab:purple")
+        note = f" (cap: {int(capped[alpha])})" if capped[alpha] else ""
+        ax_t.annotate(f"α={alpha:g}{note}", (r[("compute", "median")], r[("robustness", "median")]), fontsize=7,
                       xytext=(4, 4), textcoords="offset points")
     ax_t.axhline(1, ls=":", color="tab:green", lw=1)
     ax_t.axhline(0, ls=":", color="tab:red", lw=1)
@@ -178,10 +182,13 @@ def fig6(table, curves, setting, figures_dir, alphas, betas, seed: int = 0):
                      colors=sns.color_palette("crest", len(betas)))
         ax.set(xlabel="Relearning step", ylabel=forget_label(setting), title=f"α={alpha:g} ({name})")
         ax.legend(title="β", fontsize=6)
-    grid = table[table.alpha.isin(alphas) & table.beta.isin(betas)].pivot_table(index="alpha", columns="beta",
-                                                                               values="steps")
-    sns.heatmap(grid, annot=True, fmt=".0f", cmap="rocket_r", ax=axes[-1], cbar=False)
-    axes[-1].set(title="Distillation steps to recover", xlabel="β", ylabel="α")
+    cells = table[table.alpha.isin(alphas) & table.beta.isin(betas)]
+    grid = cells.pivot_table(index="alpha", columns="beta", values="steps")
+    marks = (cells.assign(mark=np.where(cells.recovered.astype(bool), "", "\ncap")) if "recovered" in cells
+             else cells.assign(mark="")).pivot_table(index="alpha", columns="beta", values="mark", aggfunc="first")
+    labels = grid.map(lambda v: f"{v:.0f}") + marks.reindex_like(grid).fillna("")
+    sns.heatmap(grid, annot=labels, fmt="", cmap="rocket_r", ax=axes[-1], cbar=False)
+    axes[-1].set(title="Distillation steps to recover ('cap': not recovered)", xlabel="β", ylabel="α")
     fig.tight_layout()
     save(fig, figures_dir, figure_name(f"fig6_{name}", seed))
     return fig

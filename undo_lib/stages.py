@@ -70,8 +70,9 @@ class Noised:
 
 @dataclass(frozen=True)
 class Recovered:
-    """Stop once `metric` is within `tolerance` of the teacher's value `teacher`: absolute points when higher is
-    better (accuracy), relative when lower is better (cross-entropy)."""
+    """Stop once `metric` is within `tolerance` of the teacher's value `teacher`, relatively (Section 5: "at least
+    95% of the teacher model's performance on the retain set", tolerance 0.05): at least (1 - tolerance) x the
+    teacher's accuracy, or at most (1 + tolerance) x its cross-entropy."""
     metric: str
     teacher: float
     tolerance: float
@@ -83,7 +84,7 @@ class Recovered:
 
     def __call__(self, metrics: dict) -> bool:
         value, target, tol = metrics[self.metric], self.teacher, self.tolerance
-        return value >= target - tol if self.higher_is_better else value <= target * (1 + tol)
+        return value >= target * (1 - tol) if self.higher_is_better else value <= target * (1 + tol)
 
     def config(self):
         return {"metric": self.metric, "teacher": float(self.teacher), "tolerance": self.tolerance,
