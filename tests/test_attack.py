@@ -2,7 +2,7 @@ import pandas as pd
 import pytest
 import torch
 
-from undo_lib.attack import AttackCfg, lr_at, mean_across_lrs, relearn_attack, relearn_sweep_batched, \
+from undo_lib.attack import AttackCfg, best_rates, lr_at, mean_across_lrs, relearn_attack, relearn_sweep_batched, \
     relearn_sweep_sequential, worst_case
 from undo_lib.data import arithmetic
 from undo_lib.data.mixture import Mixture, problems_stream
@@ -57,3 +57,14 @@ def test_warmup_and_bad_attack_config():
     assert lr_at(1e-3, 0, 1) == 1e-3 and lr_at(1e-3, 0, 4) == 2.5e-4 and lr_at(1e-3, 9, 4) == 1e-3
     with pytest.raises(ValueError, match="lrs"):
         AttackCfg(steps=5, lrs=(1e-3, -1.0), batch_size=4)
+
+
+def test_best_rates_flag_an_adversary_limited_by_its_grid():
+    rows = [{"model": m, "lr": lr, "step": step, "metric": "forget", "value": v}
+            for m, best in (("A", 1e-3), ("B", 1e-2)) for lr in (1e-4, 1e-3, 1e-2) for step, v in
+            ((0, 0.0), (10, 0.9 if lr == best else 0.1))]
+    best = best_rates(pd.DataFrame(rows), higher_is_better=True).set_index("model")
+    assert best.loc["A", "best_lr"] == 1e-3 and not best.loc["A", "at_edge"]
+    assert best.loc["B", "best_lr"] == 1e-2 and best.loc["B", "at_edge"]
+    low = best_rates(pd.DataFrame(rows), higher_is_better=False).set_index("model")  # as losses: the lowest wins
+    assert low.loc["A", "best_lr"] == 1e-4 and low.loc["A", "at_edge"]

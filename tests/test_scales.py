@@ -45,3 +45,19 @@ def test_flags_must_be_booleans():
     assert check_flag("rmu_retain", False) is False
     with pytest.raises(ValueError, match="parameter 'rmu_retain' must be True or False, got 'no'"):
         check_flag("rmu_retain", "no")
+
+
+@pytest.mark.parametrize("scale", ["cpu", "gpu", "paper"])
+def test_the_papers_budgets(scale):
+    """Unlearn-and-Distill takes as many update steps as pretraining (Appendix B.2), at cpu as many rows too;
+    UNDO's cap is one full epoch of the pretraining rows (Section 5); the attack has at least five rates."""
+    from undo_lib.pipeline import Experiment
+    for setting in ("arithmetic", "language"):
+        p = PRESETS[(scale, setting)]
+        assert p.distill_after_unlearning.steps == p.pretrain.steps
+        if scale == "cpu":
+            assert p.distill_after_unlearning.rows_per_step == p.pretrain.rows_per_step
+        assert len(p.attack.lrs) >= 5
+        exp = Experiment(scale, setting, 0)
+        rows = p.pretrain.steps * p.pretrain.rows_per_step
+        assert exp.data_filtering_steps * p.distill_after_unlearning.rows_per_step == rows

@@ -8,23 +8,23 @@ from undo_lib.stages import From, MissingParent, Noised, Random, Recovered, Stag
 from undo_lib.store import Artifact, Store
 
 # Keys of smoke stages, pinned. The refactor into StageSpec (commit f5c1662) kept every key of the code before it
-# (commit 21c914e); STORE_VERSION 2 (arithmetic facts split into attack/validation/test, three evaluation splits)
-# changed them all on purpose, and these are the new ones. A change here means every stored result is recomputed:
-# make it only with a reason in the README. (setting, stage) -> key.
+# (commit 21c914e). STORE_VERSION 2 changed them all on purpose: arithmetic facts split into attack, validation and
+# test, three evaluation splits, and de-duplicated English (which changed the embedded vocabulary). A change here
+# means every stored result is recomputed: make it only with a reason in the README. (setting, stage) -> key.
 KEYS = {
-    ("arithmetic", "pretrain"): "3d9494ff08558677", ("arithmetic", "oracle"): "07b58596a3a53ea4",
-    ("arithmetic", "distill into reference"): "1e9573300feecace", ("arithmetic", "distill"): "2fff54c011b1c9f9",
-    ("arithmetic", "attack forget only"): "fcd92dddf4a97482", ("arithmetic", "attack"): "364cd2b92b9b4ce4",
-    ("arithmetic", "undo"): "b70a40228e229f22", ("arithmetic", "grad_diff"): "d2d3c6347241896c",
-    ("arithmetic", "max_ent"): "ccede37fca08c8ba", ("arithmetic", "rmu"): "570caa49eba2ad74",
-    ("arithmetic", "sam"): "a3c1ed94e4b4e9fe", ("arithmetic", "rep_noise"): "4afcbb5ec8b62718",
-    ("arithmetic", "undial"): "d14eccf98b7604b2", ("language", "pretrain"): "f96247990e00be90",
-    ("language", "oracle"): "c48eb75e32e14298", ("language", "distill into reference"): "de642cbae0d32a66",
-    ("language", "distill"): "846d893ad9de56cc", ("language", "attack forget only"): "f6f10d2da5bff72d",
-    ("language", "attack"): "e2ec2e1844c4cebb", ("language", "undo"): "fd40f0b34c64a3ed",
-    ("language", "grad_diff"): "2a53640f28ba6608", ("language", "max_ent"): "803eb30b0d706ec2",
-    ("language", "rmu"): "f251b5d88f45f01f", ("language", "sam"): "71f41e479cf22119",
-    ("language", "rep_noise"): "b5792c8311a8e16d", ("language", "undial"): "88da699137b46015",
+    ("arithmetic", "pretrain"): "fe7d0828460a9b99", ("arithmetic", "oracle"): "b4d637f4960bf836",
+    ("arithmetic", "distill into reference"): "c1ac4370fdef56b8", ("arithmetic", "distill"): "8d097a26299631e3",
+    ("arithmetic", "attack forget only"): "ea2569793f414121", ("arithmetic", "attack"): "e399596e94a749b2",
+    ("arithmetic", "undo"): "0afaafb8706e84ab", ("arithmetic", "grad_diff"): "b0f9b665e791c20a",
+    ("arithmetic", "max_ent"): "0227d204dbe5f25d", ("arithmetic", "rmu"): "297b6a627d67a63b",
+    ("arithmetic", "sam"): "bc924d92f043555b", ("arithmetic", "rep_noise"): "3b46e660d048fcbb",
+    ("arithmetic", "undial"): "08149fadd785349f", ("language", "pretrain"): "034a758172e6b4bb",
+    ("language", "oracle"): "69642a3e3d82f0b4", ("language", "distill into reference"): "9c90863a6ebce8a3",
+    ("language", "distill"): "86870f4613349dda", ("language", "attack forget only"): "cb54f18d859b64f9",
+    ("language", "attack"): "491f1c6119070d74", ("language", "undo"): "d109217eb11b2074",
+    ("language", "grad_diff"): "7a350d17a6754831", ("language", "max_ent"): "e6501b224b2757e9",
+    ("language", "rmu"): "bfa354963af97c2d", ("language", "sam"): "09de12b2c10dde74",
+    ("language", "rep_noise"): "c4f6cc78515a22fa", ("language", "undial"): "e1b12737f930a041",
 }
 
 

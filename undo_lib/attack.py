@@ -148,6 +148,19 @@ def worst_case(curves: pd.DataFrame, higher_is_better: bool, metric: str = "forg
     return sub.loc[best.values, keys + ["value", "lr"]].reset_index(drop=True)
 
 
+def best_rates(curves: pd.DataFrame, higher_is_better: bool, metric: str = "forget") -> pd.DataFrame:
+    """Per attacked model: the attack rate that does best for the adversary at the attack's last step, and whether
+    it lies at an edge of the grid (the lowest or highest rate tried), where a wider grid could do better still.
+
+    Returns (the models' key columns..., best_lr, at_edge)."""
+    worst = worst_case(curves, higher_is_better, metric)
+    last = worst.loc[worst.groupby([c for c in worst.columns if c not in ("step", "value", "lr")], dropna=False)
+                     ["step"].idxmax()]
+    lrs = sorted(curves.lr.unique())
+    return last.drop(columns=["step", "value"]).rename(columns={"lr": "best_lr"}).assign(
+        at_edge=lambda t: t.best_lr.isin([lrs[0], lrs[-1]])).reset_index(drop=True)
+
+
 def mean_across_lrs(curves: pd.DataFrame, metric: str = "forget") -> pd.DataFrame:
     """The average adversary (Fig 10): mean `metric` across learning rates at each (model, step)."""
     sub = curves[curves.metric == metric]

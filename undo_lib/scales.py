@@ -95,6 +95,9 @@ PAPER_COMPARE = CompareCfg(sweep_points=None, sam_rhos=TABLE8_SAM_RHO, rep_noise
 # student), the grid's corners, and two points per method in the comparison (UNDIAL at a third of and at MaxEnt's
 # rate: three times it already erases arithmetic retain).
 CPU_UNDO = UndoCfg(alphas=(0.2, 0.6, 0.8), grid_alphas=(0.2, 0.8), grid_betas=(0.1, 1.0))
+# The attack's rates at cpu: six, a factor ~3 apart, so that every model's best rate lies inside the grid (with three
+# rates, 90 of 114 attacked models of the earlier cpu results did best at an edge; attack.best_rates checks it).
+CPU_ATTACK_LRS = (1e-2, 3e-3, 1e-3, 3e-4, 1e-4, 3e-5)
 CPU_COMPARE = CompareCfg(sweep_points=2, sam_rhos=(0.01, 0.04), rep_noise=((1.0, 1.0), (4.0, 4.0)),
                          undial_lr_factors=(0.3, 1.0), undo_tolerances=(0.05, 0.09), short_attack=10)
 SMOKE_COMPARE = CompareCfg(sweep_points=2, sam_rhos=(0.01,), rep_noise=((1.0, 1.0),), undial_lr_factors=(1.0,),
@@ -159,19 +162,19 @@ PRESETS = {
     ("cpu", "arithmetic"): Preset(  # one problem per row, rows aligned to problem starts
         scale="cpu", setting="arithmetic", model="small", seq_len=16, n_eval=512, word_problem_frac=0.0,
         english_share=0.25,
-        pretrain=TrainCfg(steps=800, batch_size=128, lr=1e-3, min_lr=1e-4, warmup=50, eval_every=100),
+        pretrain=TrainCfg(steps=1500, batch_size=128, lr=2e-3, min_lr=2e-4, warmup=50, eval_every=250),
         distill=TrainCfg(steps=300, batch_size=128, lr=1e-3, min_lr=1e-4, warmup=50, eval_every=50),
-        attack=AttackCfg(steps=50, lrs=(3e-3, 1e-3, 3e-4), batch_size=64, eval_every=10),
+        attack=AttackCfg(steps=50, lrs=CPU_ATTACK_LRS, batch_size=64, eval_every=10),
         unlearn=_unlearn(steps=20, batch_size=64, eval_every=20),
-        unlearn_distill=TrainCfg(steps=300, batch_size=64, lr=1e-3, min_lr=1e-4, warmup=50, eval_every=50),
+        unlearn_distill=TrainCfg(steps=1500, batch_size=128, lr=2e-3, min_lr=2e-4, warmup=50, eval_every=100),
         undo=CPU_UNDO, compare=CPU_COMPARE),
     ("cpu", "language"): Preset(
         scale="cpu", setting="language", model="small", seq_len=128, n_eval=8192,
         pretrain=TrainCfg(steps=500, batch_size=16, lr=3e-3, min_lr=3e-4, warmup=50, eval_every=50, weight_decay=0.1),
         distill=TrainCfg(steps=250, batch_size=16, lr=3e-3, min_lr=3e-4, warmup=50, eval_every=50, weight_decay=0.1),
-        attack=AttackCfg(steps=30, lrs=(3e-3, 1e-3, 3e-4), batch_size=8, eval_every=10),
+        attack=AttackCfg(steps=30, lrs=CPU_ATTACK_LRS, batch_size=8, eval_every=10),
         unlearn=_unlearn(steps=20, batch_size=8, eval_every=20),
-        unlearn_distill=TrainCfg(steps=250, batch_size=8, lr=3e-3, min_lr=3e-4, warmup=50, eval_every=50,
+        unlearn_distill=TrainCfg(steps=500, batch_size=16, lr=3e-3, min_lr=3e-4, warmup=50, eval_every=50,
                                  weight_decay=0.1),
         undo=CPU_UNDO, compare=CPU_COMPARE),
     ("gpu", "arithmetic"): Preset(
@@ -180,6 +183,7 @@ PRESETS = {
         distill=TrainCfg(steps=2000, batch_size=128, lr=1e-3, min_lr=1e-4, warmup=100, eval_every=100),
         attack=AttackCfg(steps=500, lrs=(3e-3, 1e-3, 4e-4, 1e-4, 3e-5), batch_size=32, eval_every=10),
         unlearn=_unlearn(steps=50, batch_size=64, eval_every=5, rmu_steps=200),
+        unlearn_distill=TrainCfg(steps=3000, batch_size=128, lr=1e-3, min_lr=1e-4, warmup=100, eval_every=100),
         undo=UndoCfg(alphas=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)), compare=PAPER_COMPARE),
     ("gpu", "language"): Preset(
         scale="gpu", setting="language", model="medium", seq_len=256, n_eval=32768,
@@ -189,6 +193,8 @@ PRESETS = {
                          weight_decay=0.1),
         attack=AttackCfg(steps=300, lrs=(3e-3, 1e-3, 4e-4, 1e-4, 3e-5), batch_size=8, eval_every=5),
         unlearn=_unlearn(steps=50, batch_size=16, eval_every=5, rmu_steps=200),
+        unlearn_distill=TrainCfg(steps=3000, batch_size=64, lr=1e-3, min_lr=1e-4, warmup=100, eval_every=100,
+                                 weight_decay=0.1),
         undo=UndoCfg(alphas=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)), compare=PAPER_COMPARE),
     ("paper", "arithmetic"): Preset(  # Tables 2-4, Gemma-2-0.3B
         scale="paper", setting="arithmetic", model="gemma-2-0.3b", seq_len=256, n_eval=5000, data="hub",
