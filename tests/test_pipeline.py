@@ -35,6 +35,12 @@ def test_relearning_results_are_cached(tmp_path):
     ref = exp.pretrain("reference")
     first = exp.relearn({"Reference": ref})
     assert set(first.model) == {"Reference"} and set(first.metric) == {"retain", "forget"}
+    attack = exp.found(exp.attack_specs(ref))
+    items = attack.items  # per-item grades beside the curves: what the claims' intervals resample
+    assert {k[2] for k in items} == {"retain", "forget"} and len(items) == len(attack.metrics)
+    for (lr, step, metric), scores in items.items():
+        value = first[(first.lr == lr) & (first.step == step) & (first.metric == metric)].value.item()
+        assert len(scores) == len(exp.evaluator.sets[metric]["input_ids"]) and abs(scores.mean() - value) < 1e-5
     assert first.step.max() == exp.preset.attack.steps
     assert len(list(tmp_path.glob("relearn-*/DONE"))) == 1
     pd.testing.assert_frame_equal(exp.relearn({"Reference": ref}), first)

@@ -56,8 +56,10 @@ def _rows(lrs, step, metrics):
             for name, values in metrics.items() for k, lr in enumerate(lrs)]
 
 
-def relearn_sweep_sequential(model, batches, evaluator, cfg: AttackCfg, desc="relearn", later=None) -> pd.DataFrame:
-    """Tidy (lr, step, metric, value): one deep copy of `model` fine-tuned per learning rate."""
+def relearn_sweep_sequential(model, batches, evaluator, cfg: AttackCfg, desc="relearn", later=None,
+                             items: dict | None = None) -> pd.DataFrame:
+    """Tidy (lr, step, metric, value): one deep copy of `model` fine-tuned per learning rate. `items`, when given,
+    is filled with every grade's per-item scores: {(lr, step, metric): numpy [N]}."""
     device, rows, later = _device(), [], later or evaluator
     for lr in tqdm(cfg.lrs, desc=desc, leave=False):
         m = copy.deepcopy(model).to(device).train()
@@ -65,8 +67,10 @@ def relearn_sweep_sequential(model, batches, evaluator, cfg: AttackCfg, desc="re
         for step in range(cfg.steps + 1):
             if step % cfg.eval_every == 0 or step == cfg.steps:
                 m.eval()
-                grade = evaluator if step == 0 else later
-                rows += _rows([lr], step, {k: torch.tensor([v]) for k, v in grade(m).items()})
+                grade, scores = evaluator if step == 0 else later, {}
+                rows += _rows([lr], step, {k: torch.tensor([v]) for k, v in grade(m, items=scores).items()})
+                if items is not None:
+                    items.update({(lr, step, k): v for k, v in scores.items()})
                 m.train()
             if step == cfg.steps:
                 break
@@ -80,8 +84,10 @@ def relearn_sweep_sequential(model, batches, evaluator, cfg: AttackCfg, desc="re
     return pd.DataFrame(rows)
 
 
-def relearn_sweep_batched(model, batches, evaluator, cfg: AttackCfg, desc="relearn", later=None) -> pd.DataFrame:
-    """Tidy (lr, step, metric, value): all K learning rates in one vmapped pass over stacked parameters."""
+def relearn_sweep_batched(model, batches, evaluator, cfg: AttackCfg, desc="relearn", later=None,
+                          items: dict | None = None) -> pd.DataFrame:
+    """Tidy (lr, step, metric, value): all K learning rates in one vmapped pass over stacked parameters; `items`
+    as for relearn_sweep_sequential."""
     device, rows, K, later = _device(), [], len(cfg.lrs), later or evaluator
     model = copy.deepcopy(model).to(device).eval()
     params = {n: p.detach().unsqueeze(0).repeat(K, *[1] * p.dim()).requires_grad_()
@@ -102,7 +108,10 @@ def relearn_sweep_batched(model, batches, evaluator, cfg: AttackCfg, desc="relea
             with torch.no_grad():
                 detached = {n: p.detach() for n, p in params.items()}
                 grade = evaluator if step == 0 else later
-                rows += _rows(cfg.lrs, step, grade.grade(lambda i, m: logits_all(detached, buffers, i, m), device))
+                means, scores = grade.grade(lambda i, m: logits_all(detached, buffers, i, m), device, per_item=True)
+                rows += _rows(cfg.lrs, step, means)
+                if items is not None:
+                    items.update({(lr, step, k): v[j].numpy() for k, v in scores.items() for j, lr in enumerate(cfg.lrs)})
         if step == cfg.steps:
             break
         batch = {k: v.to(device) for k, v in batches(step).items()}
@@ -124,15 +133,16 @@ def relearn_sweep_batched(model, batches, evaluator, cfg: AttackCfg, desc="relea
 
 
 def relearn_attack(models: dict, batches, evaluator, cfg: AttackCfg, batched: bool | None = None,
-                   later=None) -> pd.DataFrame:
+                   later=None, items: dict | None = None) -> pd.DataFrame:
     """Attack every model of {label: model}; tidy (model, lr, step, metric, value). `later`: the evaluator after
-    step 0 (default `evaluator`).
+    step 0 (default `evaluator`); `items`, when given, is filled with {label: {(lr, step, metric): scores [N]}}.
 
     batched=None picks the batched sweep on a GPU and the sequential one on a CPU, where vmap over a small model
     is slower than K plain runs (benchmarks/bench.py measures both)."""
     batched = torch.cuda.is_available() if batched is None else batched
     sweep = relearn_sweep_batched if batched else relearn_sweep_sequential
-    frames = [sweep(m, batches, evaluator, cfg, desc=f"relearn {label}", later=later).assign(model=label)
+    frames = [sweep(m, batches, evaluator, cfg, desc=f"relearn {label}", later=later,
+                    items=items.setdefault(label, {}) if items is not None else None).assign(model=label)
               for label, m in models.items()]
     return pd.concat(frames, ignore_index=True)[["model", "lr", "step", "metric", "value"]]
 

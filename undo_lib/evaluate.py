@@ -48,13 +48,19 @@ def exact_match(logits, batch) -> torch.Tensor:
     return ((predicted == target) | ~graded).all(-1)
 
 
-def token_nll(logits, batch) -> tuple[torch.Tensor, torch.Tensor]:
-    """(sum of next-token NLL, number of tokens), each [...]; logits [..., N, T, V]."""
+def row_nll(logits, batch) -> tuple[torch.Tensor, torch.Tensor]:
+    """(sum of next-token NLL per row [..., N], number of tokens per row [N]); logits [..., N, T, V]."""
     logp = F.log_softmax(logits[..., :-1, :].float(), dim=-1)
     target = batch["input_ids"][:, 1:].expand(logp.shape[:-1])
     nll = -logp.gather(-1, target.unsqueeze(-1)).squeeze(-1)
     mask = (batch["attention_mask"][:, :-1] * batch["attention_mask"][:, 1:]).float()
-    return (nll * mask).sum((-1, -2)), mask.sum()
+    return (nll * mask).sum(-1), mask.sum(-1)
+
+
+def token_nll(logits, batch) -> tuple[torch.Tensor, torch.Tensor]:
+    """(sum of next-token NLL, number of tokens), each [...]; logits [..., N, T, V]."""
+    nll, count = row_nll(logits, batch)
+    return nll.sum(-1), count.sum()
 
 
 def _chunks(batch, size=EVAL_ROWS_PER_CHUNK):
@@ -97,35 +103,46 @@ class Evaluator:
         return self.kind == "accuracy"
 
     @torch.no_grad()
-    def grade(self, forward, device="cpu") -> dict:
-        """{metric: tensor [...]} for a forward returning logits [..., N, T, V]."""
-        out = {}
+    def grade(self, forward, device="cpu", per_item: bool = False):
+        """{metric: tensor [...]} for a forward returning logits [..., N, T, V]; with per_item, also each item's
+        score {metric: tensor [..., N]}: 1/0 for a right/wrong answer, or a text row's mean next-token
+        cross-entropy (the statistics' unit: claims resample items)."""
+        out, items = {}, {}
         for name, full in self.sets.items():
             num = den = 0
+            parts = []
             for batch in _chunks(full):
                 batch = {k: v.to(device) for k, v in batch.items()}
                 logits = forward(batch["input_ids"], batch["attention_mask"])
                 if self.kind == "accuracy":
-                    num = num + exact_match(logits, batch).float().sum(-1)
-                    den = den + batch["input_ids"].shape[0]
+                    right = exact_match(logits, batch).float()
+                    num, den = num + right.sum(-1), den + batch["input_ids"].shape[0]
+                    parts.append(right)
                 else:
-                    nll, count = token_nll(logits, batch)
-                    num, den = num + nll, den + count
+                    nll, count = row_nll(logits, batch)
+                    num, den = num + nll.sum(-1), den + count.sum()
+                    parts.append(nll / count.clamp_min(1))
             out[name] = (num / den).cpu()
-        return out
+            items[name] = torch.cat(parts, -1).cpu()
+        return (out, items) if per_item else out
 
-    def __call__(self, model) -> dict:
-        """{metric: float} for one model (the training loop's evaluation callback).
+    def __call__(self, model, items: dict | None = None) -> dict:
+        """{metric: float} for one model (the training loop's evaluation callback); `items`, when given, is filled
+        with each metric's per-item scores (numpy [N], see `grade`).
 
         Grades are remembered by a fingerprint of the weights, so a model graded at the end of one stage is not
         graded again at the start of the next (every run of a learning-rate sweep starts from the same model)."""
         key = fingerprint(model)
         if key not in self._memo:
             device = next(model.parameters()).device
-            self._memo[key] = {k: float(v) for k, v in self.grade(model_forward(model), device).items()}
+            means, scores = self.grade(model_forward(model), device, per_item=True)
+            self._memo[key] = ({k: float(v) for k, v in means.items()}, {k: v.numpy() for k, v in scores.items()})
             if len(self._memo) > self.MEMO_SIZE:
                 self._memo.popitem(last=False)
-        return dict(self._memo[key])
+        means, scores = self._memo[key]
+        if items is not None:
+            items.update({k: v.copy() for k, v in scores.items()})
+        return dict(means)
 
 
 def fingerprint(model) -> str:

@@ -158,7 +158,8 @@ def _attack(spec: AttackSpec, config: dict, setting, store: Store, label: str, b
     data_seed = stable_seed("relearn", spec.base["seed"])
     store.begin("relearn", config)
     later = setting.evaluator.only(*spec.graded_after_start) if spec.graded_after_start else None
-    curves = relearn_attack({label or spec.describe(): _stored(store, spec.target).model()},
+    items, label = {}, label or spec.describe()
+    curves = relearn_attack({label: _stored(store, spec.target).model()},
                             lambda s: mixture.batch(s, cfg.batch_size, data_seed), setting.evaluator, cfg,
-                            batched=batched, later=later)
-    return store.finish("relearn", config, metrics=curves.drop(columns="model"))
+                            batched=batched, later=later, items=items)
+    return store.finish("relearn", config, metrics=curves.drop(columns="model"), items=items[label])

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from filelock import FileLock
 
@@ -122,6 +123,19 @@ class Artifact:
         except (FileNotFoundError, pd.errors.EmptyDataError, pd.errors.ParserError) as error:
             raise _damaged(self.path, f"metrics.csv is unreadable ({error})") from error
 
+    @property
+    def items(self) -> dict:
+        """Per-item grades of an attack, {(lr, step, metric): numpy [N]} (items.npz); {} for other stages."""
+        path = self.path / "items.npz"
+        if not path.exists():
+            return {}
+        with np.load(path) as z:
+            out = {}
+            for name in z.files:
+                lr, step, metric = name.split("|")
+                out[(float(lr), int(step), metric)] = z[name]
+            return out
+
     def model(self):
         from .models import load_model
         if not (self.path / "model").is_dir():
@@ -200,12 +214,19 @@ class Store:
         """A lock for the stage `config` describes: a second process waits, then finds the first one's result."""
         return lock(self.root / ".locks" / self.folder(kind, config).name)
 
-    def finish(self, kind: str, config: dict, model=None, metrics: pd.DataFrame | None = None) -> Artifact:
+    def finish(self, kind: str, config: dict, model=None, metrics: pd.DataFrame | None = None,
+               items: dict | None = None) -> Artifact:
+        """Write the artifact (model, metrics, per-item grades {(lr, step, metric): array}) and mark it DONE."""
         path = self.begin(kind, config)
         if model is not None:
             save_model(model, path / "model")
         if metrics is not None:
             write_csv(metrics, path / "metrics.csv")
+        if items:
+            tmp = _tmp(path / "items.npz")
+            with open(tmp, "wb") as f:
+                np.savez_compressed(f, **{f"{lr!r}|{step}|{metric}": v for (lr, step, metric), v in items.items()})
+            os.replace(tmp, path / "items.npz")
         (path / "checkpoint.pt").unlink(missing_ok=True)
         done = _tmp(path / "DONE")
         done.write_text(json.dumps({"sha256": file_hashes(path)}, indent=1, sort_keys=True))
