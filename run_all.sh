@@ -81,17 +81,16 @@ run_notebooks() {
 
 run_tests() {
   local prepared=build/smoke/nbval paths=() args=()
-  for arg in "$@"; do  # test paths (files or folders that exist) replace the default ones
-    if [ "${arg#-}" = "$arg" ] && [ -e "${arg%%::*}" ]; then paths+=("$arg"); else args+=("$arg"); fi
+  for arg in "$@"; do  # test paths (existing files or folders, or prepared notebooks) replace the default ones
+    if [ "${arg#-}" = "$arg" ] && { [ -e "${arg%%::*}" ] || [ "${arg#"$prepared"/}" != "$arg" ]; }; then
+      paths+=("$arg"); else args+=("$arg"); fi
   done
   rm -rf "$prepared" build/smoke/store && mkdir -p "$prepared"
-  if [ ${#paths[@]} -eq 0 ]; then
-    for nb in notebooks/[0-9][0-9]_*.ipynb; do  # inject the smoke parameters, execute nothing
-      "$PY" -m papermill --prepare-only "$nb" "$prepared/$(basename "$nb")" -k python3 -p scale smoke \
-        >"$prepared/prepare.log" 2>&1 || { cat "$prepared/prepare.log" >&2; echo "cannot prepare $nb" >&2; exit 1; }
-    done
-    paths=(tests "$prepared")
-  fi
+  for nb in notebooks/[0-9][0-9]_*.ipynb; do  # inject the smoke parameters, execute nothing
+    "$PY" -m papermill --prepare-only "$nb" "$prepared/$(basename "$nb")" -k python3 -p scale smoke \
+      >"$prepared/prepare.log" 2>&1 || { cat "$prepared/prepare.log" >&2; echo "cannot prepare $nb" >&2; exit 1; }
+  done
+  [ ${#paths[@]} -gt 0 ] || paths=(tests "$prepared")
   UNDO_STORE="$ROOT/build/smoke/store" "$PY" -m pytest "${paths[@]}" --nbval-lax \
     --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider ${args[@]+"${args[@]}"}
 }

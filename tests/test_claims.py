@@ -79,5 +79,8 @@ def test_no_claim_is_decided_on_missing_input():
     table = pd.DataFrame({"alpha": [0.2, 0.8], "beta": [0.1, 0.1], "robustness": [0.1, 0.5], "compute": [0.1, 0.4]})
     with pytest.raises(ValueError, match="C3 needs at least 3 alphas"):
         claims.compute_buys_robustness(table, 0.1)
-    with pytest.raises(ValueError, match="C4 needs a full grid"):
+    with pytest.raises(ValueError, match="C4 needs a grid"):
         claims.alpha_matters_more_than_beta(table, (0.2, 0.8), (0.1, 1.0))
+    undefined = pd.DataFrame({"alpha": [0.2, 0.2, 0.8, 0.8], "beta": [0.1, 1.0] * 2, "robustness": [float("nan")] * 4})
+    holds, detail = claims.alpha_matters_more_than_beta(undefined, (0.2, 0.8), (0.1, 1.0))
+    assert not holds and "undefined" in detail

@@ -138,10 +138,11 @@ def alpha_matters_more_than_beta(table: pd.DataFrame, alphas, betas):
     """C4 from `undo_table` rows of the grid alphas x betas: mean over beta of the robustness range across alpha
     exceeds the mean over alpha of the range across beta."""
     t = table[table.alpha.isin(alphas) & table.beta.isin(betas)]
-    grid = t.pivot_table(index="alpha", columns="beta", values="robustness")
-    if grid.shape[0] < 2 or grid.shape[1] < 2 or grid.isna().any().any():
-        raise ValueError(f"C4 needs a full grid of at least 2 alphas x 2 betas, got {grid.shape} with gaps "
-                         f"{int(grid.isna().sum().sum())}")
+    grid = t.pivot_table(index="alpha", columns="beta", values="robustness", dropna=False)
+    if grid.shape[0] < 2 or grid.shape[1] < 2:
+        raise ValueError(f"C4 needs a grid of at least 2 alphas x 2 betas, got {grid.shape}")
+    if grid.isna().any().any():  # P_DataFiltering = P_Unlearn: robustness is undefined, nothing to compare
+        return False, "robustness undefined: Data Filtering and Unlearn relearned alike (P_DataFiltering = P_Unlearn)"
     across_alpha = float((grid.max(0) - grid.min(0)).mean())
     across_beta = float((grid.max(1) - grid.min(1)).mean())
     detail = (f"mean robustness range across alpha {across_alpha:.2f} vs across beta {across_beta:.2f} "

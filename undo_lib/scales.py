@@ -102,7 +102,7 @@ CPU_COMPARE = CompareCfg(sweep_points=2, sam_rhos=(0.01, 0.04), rep_noise=((1.0,
                          undial_lr_factors=(0.3, 1.0), undo_tolerances=(0.05, 0.09), short_attack=10)
 SMOKE_COMPARE = CompareCfg(sweep_points=2, sam_rhos=(0.01,), rep_noise=((1.0, 1.0),), undial_lr_factors=(1.0,),
                            undo_tolerances=(0.05, 0.3), short_attack=5)
-SMOKE_UNDO = UndoCfg(alphas=(0.3, 0.9), grid_alphas=(0.3, 0.9), grid_betas=(0.1, 1.0), eval_every=5)
+SMOKE_UNDO = UndoCfg(alphas=(0.3, 0.6, 0.9), grid_alphas=(0.3, 0.9), grid_betas=(0.1, 1.0), eval_every=5)
 
 
 def _unlearn(*, steps: int, batch_size: int, eval_every: int, rmu_steps: int | None = None) -> dict:
