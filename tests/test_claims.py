@@ -1,5 +1,7 @@
 """Each claim against hand-made curves and points, and the claims table."""
+import numpy as np
 import pandas as pd
+import pytest
 
 from undo_lib import claims
 
@@ -44,7 +46,7 @@ def test_readme_claims_table_is_regenerated_between_its_markers(tmp_path):
     assert claims.update_readme(readme, tmp_path, "cpu")
     text = readme.read_text()
     assert "old table" not in text and text.startswith("intro\n") and text.endswith("rest\n")
-    assert "| C2 | language | cpu | 1 | **no** | U&D 3.1 vs Unlearn 3.4 |" in text
+    assert "| C2 | language | cpu | 1 | **fails** | no interval | U&D 3.1 vs Unlearn 3.4 |" in text
     assert not claims.update_readme(readme, tmp_path, "gpu")  # no markers for that scale
 
 
@@ -84,3 +86,58 @@ def test_no_claim_is_decided_on_missing_input():
     undefined = pd.DataFrame({"alpha": [0.2, 0.2, 0.8, 0.8], "beta": [0.1, 1.0] * 2, "robustness": [float("nan")] * 4})
     holds, detail = claims.alpha_matters_more_than_beta(undefined, (0.2, 0.8), (0.1, 1.0))
     assert not holds and "undefined" in detail
+
+
+class _Attack:
+    """A stored attack's per-item grades, as Artifact.items holds them."""
+    def __init__(self, items):
+        self.items = items
+
+
+def _attacks(rng, strengths, rates=(1e-3, 1e-4), steps=(0, 10, 20), n=60):
+    """{label: _Attack} whose forget accuracy on each item rises with the step at a per-model strength, and the
+    same curves as a tidy table."""
+    attacks, rows = {}, []
+    base = rng.random(n)
+    for label, strength in strengths.items():
+        items = {}
+        for k, lr in enumerate(rates):
+            for step in steps:
+                p = np.clip(base * 0.2 + strength * step / 20 * (1 - 0.3 * k), 0, 1)
+                items[(lr, step, "forget")] = (rng.random(n) < p).astype(float)
+                rows.append({"model": label, "lr": lr, "step": step, "metric": "forget",
+                             "value": items[(lr, step, "forget")].mean()})
+        attacks[label] = _Attack(items)
+    return attacks, pd.DataFrame(rows)
+
+
+def test_c1_interval_is_the_curves_margin_and_decides_the_verdict():
+    import numpy as np
+    rng = np.random.default_rng(0)
+    attacks, curves = _attacks(rng, {"Student (Reference)": 0.8, "Student (Random)": 0.2, "Oracle": 0.1})
+    got = claims.oracle_matching_interval(attacks, higher_is_better=True)
+    auc = claims.relearning_summary(curves, True)["auc"]
+    want = auc["Student (Reference)"] - max(auc["Student (Random)"], auc["Oracle"])
+    assert abs(got.effect - want) < 1e-9 and got.low < want < got.high and got.verdict == "holds"
+    tied, _ = _attacks(rng, {"Student (Reference)": 0.3, "Student (Random)": 0.3, "Oracle": 0.3})
+    assert claims.oracle_matching_interval(tied, higher_is_better=True).verdict == "inconclusive"
+    reversed_, _ = _attacks(rng, {"Student (Reference)": 0.1, "Student (Random)": 0.8, "Oracle": 0.7})
+    assert claims.oracle_matching_interval(reversed_, higher_is_better=True).verdict == "fails"
+
+
+def test_c2_interval_takes_the_weakest_method_and_measure(tmp_path):
+    import numpy as np
+    rng = np.random.default_rng(1)
+    strong, curves_a = _attacks(rng, {"Unlearn": 0.9, "Unlearn-and-Distill": 0.1})
+    weak, curves_b = _attacks(rng, {"Unlearn": 0.5, "Unlearn-and-Distill": 0.45})
+    both = claims.distillation_interval({"grad_diff": strong, "rmu": weak}, higher_is_better=True)
+    alone = claims.distillation_interval({"grad_diff": strong}, higher_is_better=True)
+    assert both.effect < alone.effect and alone.verdict == "holds" and both.low < alone.low
+    s = claims.relearning_summary(curves_b, True)
+    assert abs(both.effect - min(s.loc["Unlearn", k] - s.loc["Unlearn-and-Distill", k] for k in ("auc", "final"))) < 1e-9
+    claims.record(tmp_path, "C2", "arithmetic", "cpu", 0, True, "numbers", interval=both)
+    row = claims.table(tmp_path).iloc[0]
+    assert row.verdict == both.verdict and row.holds == (both.verdict == "holds") and row.ci_low == both.low
+    assert f"{both.effect:+.3f} [" in claims.markdown(tmp_path)
+    with pytest.raises(ValueError, match="per-item grades missing"):
+        claims.distillation_interval({"rmu": {"Unlearn": _Attack({}), "Unlearn-and-Distill": _Attack({})}}, True)

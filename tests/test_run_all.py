@@ -33,7 +33,7 @@ def test_the_claims_refresh_reads_the_given_results_dir(tmp_path, capsys):
     claims.record(tmp_path, "C1", "arithmetic", "smoke", 0, True, "numbers")
     readme = repo_path("README.md").read_text()
     claims.main(["smoke", str(tmp_path)])
-    assert "| C1 | arithmetic | smoke | 0 | yes | numbers |" in capsys.readouterr().out
+    assert "| C1 | arithmetic | smoke | 0 | holds | no interval | numbers |" in capsys.readouterr().out
     assert repo_path("README.md").read_text() == readme  # the README reads results/<scale> only
 
 

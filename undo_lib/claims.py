@@ -1,7 +1,9 @@
 """The paper's claims, each computed from result tables, and the claims table every notebook appends to.
 
-A claim is a function of tidy results -> (holds: bool, detail: str with the numbers compared). `record` writes one
-row per (claim, setting, scale, seed) into <results_dir>/claims.csv, replacing an earlier row with the same keys.
+A claim is a function of tidy results -> (holds: bool, detail: str with the numbers compared); C1 and C2 also have
+their margin with a 95% paired bootstrap interval over the graded items (`*_interval`, stats.py), which decides
+their verdict: holds, fails or inconclusive. `record` writes one row per (claim, setting, scale, seed) into
+<results_dir>/claims.csv, replacing an earlier row with the same keys.
 """
 from pathlib import Path
 
@@ -10,9 +12,11 @@ import pandas as pd
 
 from .attack import worst_case
 from .methods import display_name
+from .results import item_scores
+from .stats import Interval, paired_bootstrap
 from .store import upsert_csv
 
-CLAIM_COLUMNS = ["claim", "setting", "scale", "seed", "holds", "detail"]
+CLAIM_COLUMNS = ["claim", "setting", "scale", "seed", "verdict", "effect", "ci_low", "ci_high", "holds", "detail"]
 CLAIMS = {
     "C1": "Oracle matching is not robust: the reference-initialized student relearns the forget capability faster "
           "than both the randomly initialized student and the oracle (Section 3, Fig 2).",
@@ -184,28 +188,90 @@ def undo_not_dominated(points: pd.DataFrame, higher_is_better: bool, undo="undo"
     return not beaten, detail
 
 
-def record(results_dir, claim: str, setting: str, scale: str, seed: int, holds: bool, detail: str) -> None:
-    """Write one claim row to <results_dir>/claims.csv, replacing the row with the same claim/setting/scale/seed."""
-    row = pd.DataFrame([dict(claim=claim, setting=setting, scale=scale, seed=int(seed), holds=bool(holds),
+def worst_case_summary(means: np.ndarray, steps, higher_is_better: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(auc, final) [..., models] of mean grades [..., models, rates, steps]: the attacker's best rate at each step
+    (worst_case), averaged over the attack by the trapezoid rule (area_under_curve) and at its last step."""
+    worst = means.max(-2) if higher_is_better else means.min(-2)           # [..., models, steps]
+    steps = np.asarray(steps, dtype=float)
+    auc = np.trapezoid(worst, steps, axis=-1) / (steps[-1] - steps[0]) if len(steps) > 1 else worst[..., 0]
+    return auc, worst[..., -1]
+
+
+def oracle_matching_interval(attacks: dict, higher_is_better: bool, student_ref="Student (Reference)",
+                             others=("Student (Random)", "Oracle"), n_boot: int = 1000) -> Interval:
+    """C1's margin with its 95% paired bootstrap interval over the graded forget items: how much better for the
+    attacker the reference student's worst-case forget curve is (averaged over the attack) than the better of the
+    others' (accuracy points, or nats of cross-entropy); > 0 is the claimed direction."""
+    labels, _, steps, scores = item_scores(attacks)
+    _require((student_ref, *others), labels, "C1")
+    sign, ref, rest = (1 if higher_is_better else -1), labels.index(student_ref), [labels.index(o) for o in others]
+
+    def margin(means):  # [B, models, rates, steps] -> [B]
+        auc, _ = worst_case_summary(means, steps, higher_is_better)
+        return (sign * (auc[:, [ref]] - auc[:, rest])).min(1)
+    return paired_bootstrap(scores, margin, n_boot=n_boot)
+
+
+def distillation_interval(attacks: dict, higher_is_better: bool, distilled="Unlearn-and-Distill",
+                          unlearned="Unlearn", n_boot: int = 1000) -> Interval:
+    """C2's margin with its 95% paired bootstrap interval: over every method {method: {label: Artifact}} and both
+    measures (averaged over the attack, at its end), the smallest amount by which Unlearn-and-Distill is worse
+    for the attacker than Unlearn-only; > 0 is the claimed direction. Every method's models are graded on the same
+    items, so one draw of items serves them all."""
+    if not attacks:
+        raise ValueError("C2: no relearning attacks")
+    stacks, steps = [], None
+    for method, models in attacks.items():
+        labels, _, steps, scores = item_scores(models)
+        _require((distilled, unlearned), labels, f"C2 ({method})")
+        stacks.append(scores[[labels.index(unlearned), labels.index(distilled)]])
+    sign = 1 if higher_is_better else -1
+
+    def margin(means):  # [B, methods, 2, rates, steps] -> [B]
+        auc, final = worst_case_summary(means, steps, higher_is_better)
+        return np.minimum(sign * (auc[..., 0] - auc[..., 1]), sign * (final[..., 0] - final[..., 1])).min(1)
+    return paired_bootstrap(np.stack(stacks), margin, n_boot=n_boot)
+
+
+def record(results_dir, claim: str, setting: str, scale: str, seed: int, holds: bool, detail: str,
+           interval: Interval | None = None) -> None:
+    """Write one claim row to <results_dir>/claims.csv, replacing the row with the same claim/setting/scale/seed.
+
+    With an `interval` (the claim's margin, > 0 claimed) the row's verdict is the interval's: holds, fails or
+    inconclusive, and `holds` is True only for holds; without one the verdict is read off `holds` alone."""
+    verdict = interval.verdict if interval is not None else ("holds" if holds else "fails")
+    row = pd.DataFrame([dict(claim=claim, setting=setting, scale=scale, seed=int(seed), holds=verdict == "holds",
+                             verdict=verdict, effect=interval.effect if interval else np.nan,
+                             ci_low=interval.low if interval else np.nan, ci_high=interval.high if interval else np.nan,
                              detail=detail)])
     upsert_csv(row, Path(results_dir) / "claims.csv", ["claim", "setting", "scale", "seed"])
 
 
 def table(results_dir, claim: str | None = None, scale: str | None = None) -> pd.DataFrame:
-    """The claims table (optionally one claim, one scale), sorted for reading."""
+    """The claims table (optionally one claim, one scale), sorted for reading. Rows written before verdicts had
+    intervals get their verdict from `holds` and empty intervals."""
     path = Path(results_dir) / "claims.csv"
     t = pd.read_csv(path) if path.exists() else pd.DataFrame(columns=CLAIM_COLUMNS)
+    for column in ("effect", "ci_low", "ci_high"):
+        t[column] = t[column] if column in t else np.nan
+    if "verdict" not in t:
+        t["verdict"] = np.where(t.holds.astype(bool), "holds", "fails")
+    t["verdict"] = t.verdict.fillna(pd.Series(np.where(t.holds.astype(bool), "holds", "fails"), index=t.index))
     t = t[t.claim == claim] if claim else t
     t = t[t.scale == scale] if scale else t
     return t[CLAIM_COLUMNS].sort_values(["claim", "setting", "seed"]).reset_index(drop=True)
 
 
 def markdown(results_dir, scale: str | None = None) -> str:
-    """The claims table as Markdown (for the README): one row per claim, setting and seed."""
+    """The claims table as Markdown (for the README): one row per claim, setting and seed; the margin and its 95%
+    interval where the claim has one."""
     t = table(results_dir, scale=scale)
-    lines = ["| claim | setting | scale | seed | holds | numbers compared |", "|---|---|---|---|---|---|"]
-    lines += [f"| {r.claim} | {r.setting} | {r.scale} | {r.seed} | {'yes' if r.holds else '**no**'} | {r.detail} |"
-              for r in t.itertuples()]
+    lines = ["| claim | setting | scale | seed | verdict | margin [95% interval] | numbers compared |",
+             "|---|---|---|---|---|---|---|"]
+    for r in t.itertuples():
+        verdict = r.verdict if r.verdict == "holds" else f"**{r.verdict}**"
+        margin = f"{r.effect:+.3f} [{r.ci_low:+.3f}, {r.ci_high:+.3f}]" if pd.notna(r.effect) else "no interval"
+        lines.append(f"| {r.claim} | {r.setting} | {r.scale} | {r.seed} | {verdict} | {margin} | {r.detail} |")
     return "\n".join(lines)
 
 

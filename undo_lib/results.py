@@ -1,6 +1,7 @@
 """Tidy tables from stored artifacts, and the results CSVs the notebooks write and the figures are drawn from."""
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .attack import worst_case
@@ -52,6 +53,20 @@ def undo_curves(attacks: dict) -> pd.DataFrame:
     curves["alpha"] = curves.model.map(lambda m: alpha_beta.get(m, (None, None))[0])
     curves["beta"] = curves.model.map(lambda m: alpha_beta.get(m, (None, None))[1])
     return curves
+
+
+def item_scores(attacks: dict, metric: str = "forget") -> tuple[list, list, list, np.ndarray]:
+    """(labels, rates, steps, scores [models, rates, steps, items]) of stored attacks {label: Artifact}: each
+    item's grade at every graded step of every rate (the attacks' `items`), for paired bootstraps."""
+    labels, grids = list(attacks), [a.items for a in attacks.values()]
+    if not labels or not all(grids):
+        raise ValueError(f"per-item grades missing for {[k for k, g in zip(labels, grids) if not g]} "
+                         "(attacks stored before store version 2 have none)")
+    keys = [(lr, step) for lr, step, m in grids[0] if m == metric]
+    rates, steps = sorted({lr for lr, _ in keys}), sorted({step for _, step in keys})
+    scores = np.stack([np.stack([np.stack([g[(lr, step, metric)] for step in steps]) for lr in rates])
+                       for g in grids])
+    return labels, rates, steps, scores
 
 
 def save_results(table: pd.DataFrame, name: str, results_dir, scale: str, setting: str, seed: int) -> Path:
