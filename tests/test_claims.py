@@ -141,3 +141,30 @@ def test_c2_interval_takes_the_weakest_method_and_measure(tmp_path):
     assert f"{both.effect:+.3f} [" in claims.markdown(tmp_path)
     with pytest.raises(ValueError, match="per-item grades missing"):
         claims.distillation_interval({"rmu": {"Unlearn": _Attack({}), "Unlearn-and-Distill": _Attack({})}}, True)
+
+
+def _undo_attacks(rng, student_strengths):
+    """UNDO students {(alpha, beta): strength} with Unlearn (0.9) and Data Filtering (0.1): a weaker relearner is
+    more robust."""
+    strengths = {f"UNDO alpha={a:g} beta={b:g}": v for (a, b), v in student_strengths.items()}
+    return _attacks(rng, {**strengths, "Unlearn": 0.9, "Data Filtering": 0.1}, n=200)
+
+
+def test_c3_and_c4_intervals_read_the_robustness_of_every_student():
+    rng = np.random.default_rng(3)
+    rising = {(0.2, 0.1): 0.7, (0.6, 0.1): 0.5, (0.8, 0.1): 0.3, (0.2, 1.0): 0.65, (0.8, 1.0): 0.25}
+    attacks, curves = _undo_attacks(rng, rising)
+    table = pd.DataFrame([{"alpha": a, "beta": b, "compute": a / 2} for a, b in rising])
+    c3 = claims.compute_buys_robustness_interval(attacks, table, 0.1, higher_is_better=True)
+    assert abs(c3.effect - 0.2) < 1e-9 and c3.verdict == "holds"  # Spearman 1 against the threshold 0.8
+    c4 = claims.alpha_matters_more_interval(attacks, (0.2, 0.8), (0.1, 1.0), higher_is_better=True)
+    s = claims.relearning_summary(curves, True)["auc"]
+    r = {p: (s[f"UNDO alpha={p[0]:g} beta={p[1]:g}"] - s["Unlearn"]) / (s["Data Filtering"] - s["Unlearn"])
+         for p in rising}
+    want = np.mean([abs(r[(0.8, b)] - r[(0.2, b)]) for b in (0.1, 1.0)]) - np.mean(
+        [abs(r[(a, 1.0)] - r[(a, 0.1)]) for a in (0.2, 0.8)])
+    assert abs(c4.effect - want) < 1e-9 and c4.verdict == "holds"
+    flat, _ = _undo_attacks(rng, {k: 0.5 for k in rising})
+    assert claims.compute_buys_robustness_interval(flat, table, 0.1, True).verdict != "holds"
+    with pytest.raises(ValueError, match="C4 needs every point"):
+        claims.alpha_matters_more_interval(attacks, (0.2, 0.6), (0.1, 1.0), True)

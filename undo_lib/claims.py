@@ -233,6 +233,79 @@ def distillation_interval(attacks: dict, higher_is_better: bool, distilled="Unle
     return paired_bootstrap(np.stack(stacks), margin, n_boot=n_boot)
 
 
+def _undo_point(label: str):
+    """(alpha, beta) of an UNDO student's label "UNDO alpha=a beta=b", else None."""
+    if not label.startswith("UNDO alpha="):
+        return None
+    return tuple(float(x.split("=")[1]) for x in label.split()[1:])
+
+
+def _robustness(attacks: dict, higher_is_better: bool):
+    """(points [(alpha, beta)], scores, steps, statistic) for UNDO's attacks: statistic maps mean grades
+    [B, models, rates, steps] to robustness [B, students], (P - P_Unlearn) / (P_DataFiltering - P_Unlearn) of each
+    student, NaN where Data Filtering and Unlearn tie."""
+    labels, _, steps, scores = item_scores(attacks)
+    _require(("Unlearn", "Data Filtering"), labels, "UNDO's robustness")
+    students = [i for i, label in enumerate(labels) if _undo_point(label)]
+    points = [_undo_point(labels[i]) for i in students]
+    iu, idf = labels.index("Unlearn"), labels.index("Data Filtering")
+
+    def robustness(means):
+        auc, _ = worst_case_summary(means, steps, higher_is_better)
+        gap = auc[:, [idf]] - auc[:, [iu]]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(gap != 0, (auc[:, students] - auc[:, [iu]]) / gap, np.nan)
+    return points, scores, robustness
+
+
+def _ranks(x: np.ndarray) -> np.ndarray:
+    """Ranks along the last axis (ties broken by position)."""
+    return x.argsort(-1).argsort(-1).astype(float)
+
+
+def compute_buys_robustness_interval(attacks: dict, table: pd.DataFrame, beta: float, higher_is_better: bool,
+                                     threshold: float = 0.8, n_boot: int = 1000) -> Interval:
+    """C3's margin, min(Spearman(alpha, robustness), Spearman(alpha, compute)) - threshold, with a 95% paired
+    bootstrap interval over the graded items (compute, the steps each student took, is not resampled). A
+    replicate where robustness is undefined counts as a correlation of -1. > 0 is the claimed direction."""
+    points, scores, robustness = _robustness(attacks, higher_is_better)
+    at_beta = sorted((a, j) for j, (a, b) in enumerate(points) if np.isclose(b, beta))
+    if len(at_beta) < 3:
+        raise ValueError(f"C3 needs at least 3 alphas at beta {beta:g}, got {len(at_beta)}")
+    alphas, cols = [a for a, _ in at_beta], [j for _, j in at_beta]
+    t = table[np.isclose(table.beta, beta)].set_index("alpha")
+    rho_compute = _spearman(alphas, [t.loc[a, "compute"] for a in alphas])
+    alpha_ranks = _ranks(np.array(alphas))
+
+    def margin(means):
+        r = robustness(means)[:, cols]                                     # [B, alphas]
+        ranks = _ranks(r)
+        centered = ranks - ranks.mean(1, keepdims=True)
+        a = alpha_ranks - alpha_ranks.mean()
+        rho = (centered * a).sum(1) / np.sqrt((centered ** 2).sum(1) * (a ** 2).sum())
+        rho = np.where(np.isnan(r).any(1), -1.0, rho)
+        return np.minimum(rho, rho_compute if not np.isnan(rho_compute) else -1.0) - threshold
+    return paired_bootstrap(scores, margin, n_boot=n_boot)
+
+
+def alpha_matters_more_interval(attacks: dict, alphas, betas, higher_is_better: bool,
+                                n_boot: int = 1000) -> Interval:
+    """C4's margin, mean range of robustness across alpha minus mean range across beta over the alpha x beta grid,
+    with a 95% paired bootstrap interval over the graded items. > 0 is the claimed direction."""
+    points, scores, robustness = _robustness(attacks, higher_is_better)
+    index = {p: j for j, p in enumerate(points)}
+    grid = [[index.get((a, b)) for b in betas] for a in alphas]
+    if len(alphas) < 2 or len(betas) < 2 or any(j is None for row in grid for j in row):
+        raise ValueError(f"C4 needs every point of the grid {list(alphas)} x {list(betas)}, have {points}")
+
+    def margin(means):
+        r = robustness(means)[:, np.array(grid)]                            # [B, alphas, betas]
+        across_alpha = (r.max(1) - r.min(1)).mean(-1)
+        across_beta = (r.max(2) - r.min(2)).mean(-1)
+        return across_alpha - across_beta
+    return paired_bootstrap(scores, margin, n_boot=n_boot)
+
+
 def record(results_dir, claim: str, setting: str, scale: str, seed: int, holds: bool, detail: str,
            interval: Interval | None = None) -> None:
     """Write one claim row to <results_dir>/claims.csv, replacing the row with the same claim/setting/scale/seed.
