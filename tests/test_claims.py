@@ -168,3 +168,30 @@ def test_c3_and_c4_intervals_read_the_robustness_of_every_student():
     assert claims.compute_buys_robustness_interval(flat, table, 0.1, True).verdict != "holds"
     with pytest.raises(ValueError, match="C4 needs every point"):
         claims.alpha_matters_more_interval(attacks, (0.2, 0.6), (0.1, 1.0), True)
+
+
+def _comparison(rng, methods):
+    """{method: {label: _Attack}} with retain graded at step 0 and forget at the end: each point (retain, forget)."""
+    n, out = 300, {}
+    for method, points in methods.items():
+        out[method] = {}
+        for k, (retain, forget) in enumerate(points):
+            items = {}
+            for lr in (1e-3, 1e-4):
+                items[(lr, 0, "retain")] = (rng.random(n) < retain).astype(float)
+                for step, p in ((0, 0.0), (10, forget if lr == 1e-3 else forget / 2)):
+                    items[(lr, step, "forget")] = (rng.random(n) < p).astype(float)
+            out[method][f"p{k}"] = _Attack(items)
+    return out
+
+
+def test_c5_interval_compares_at_matched_retain():
+    rng = np.random.default_rng(4)
+    undo = [(0.8, 0.1), (0.6, 0.05)]
+    better = _comparison(rng, {"undo": undo, "max_ent": [(0.5, 0.4), (0.9, 0.6)], "sam": [(0.7, 0.5)]})
+    got = claims.undo_matched_retain_interval(better, higher_is_better=True)
+    assert got.verdict == "holds" and 0.2 < got.effect < 0.5  # MaxEnt at retain 0.8: forget ~0.53, UNDO 0.1
+    worse = _comparison(rng, {"undo": undo, "rmu": [(0.55, 0.0), (0.85, 0.02)]})
+    assert claims.undo_matched_retain_interval(worse, higher_is_better=True).verdict == "fails"
+    with pytest.raises(ValueError, match="C5 needs UNDO"):
+        claims.undo_matched_retain_interval({"undo": better["undo"]}, higher_is_better=True)

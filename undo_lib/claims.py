@@ -1,8 +1,8 @@
 """The paper's claims, each computed from result tables, and the claims table every notebook appends to.
 
-A claim is a function of tidy results -> (holds: bool, detail: str with the numbers compared); C1 and C2 also have
-their margin with a 95% paired bootstrap interval over the graded items (`*_interval`, stats.py), which decides
-their verdict: holds, fails or inconclusive. `record` writes one row per (claim, setting, scale, seed) into
+A claim is a function of tidy results -> (holds: bool, detail: str with the numbers compared), and each also has its
+margin with a 95% bootstrap interval over the graded items (`*_interval`, stats.py; C5 at matched retain), which
+decides its verdict: holds, fails or inconclusive. `record` writes one row per (claim, setting, scale, seed) into
 <results_dir>/claims.csv, replacing an earlier row with the same keys.
 """
 from pathlib import Path
@@ -13,7 +13,7 @@ import pandas as pd
 from .attack import worst_case
 from .methods import display_name
 from .results import item_scores
-from .stats import Interval, paired_bootstrap
+from .stats import Interval, joint_bootstrap, paired_bootstrap
 from .store import upsert_csv
 
 CLAIM_COLUMNS = ["claim", "setting", "scale", "seed", "verdict", "effect", "ci_low", "ci_high", "holds", "detail"]
@@ -304,6 +304,46 @@ def alpha_matters_more_interval(attacks: dict, alphas, betas, higher_is_better: 
         across_beta = (r.max(2) - r.min(2)).mean(-1)
         return across_alpha - across_beta
     return paired_bootstrap(scores, margin, n_boot=n_boot)
+
+
+def undo_matched_retain_interval(attacks: dict, higher_is_better: bool, undo: str = "undo",
+                                 n_boot: int = 1000) -> Interval:
+    """C5 at matched retain (Section 6, Fig 7): for each other method, its worst-case forget performance after the
+    long attack, interpolated along its points' retain performance (before the attack) at each UNDO point's retain,
+    minus UNDO's own, signed so that > 0 means UNDO is better for the defender; UNDO's best point counts against
+    each method and the margin is the smallest over methods, with a 95% bootstrap interval over the graded retain
+    and forget items. A method whose points do not
+    reach an UNDO point's retain is compared at its nearest point (np.interp clamps).
+
+    attacks: {method: {point label: Artifact}} of the comparison's models (Data Filtering excluded)."""
+    if undo not in attacks or len(attacks) < 2:
+        raise ValueError(f"C5 needs UNDO's points and other methods' points, got {sorted(attacks)}")
+    names = list(attacks)
+    retain, forget, sizes = [], [], []
+    for name in names:
+        labels, _, _, r = item_scores(attacks[name], "retain")             # retain: graded at the attack's start
+        _, _, _, f = item_scores(attacks[name], "forget")
+        retain.append(r[:, :, 0])                                          # [points, rates, items]
+        forget.append(f[:, :, -1])                                         # the long attack's last step
+        sizes.append(len(labels))
+    edges = np.cumsum([0] + sizes)
+    sign = 1 if higher_is_better else -1  # defender: less forget accuracy, more forget cross-entropy
+
+    def margin(means):
+        r_all, f_all = means[0][0], means[1][0]                           # [points, rates]
+        ret = r_all[:, 0]                                                  # every rate starts from the same model
+        worst = f_all.max(1) if higher_is_better else f_all.min(1)         # the attacker's best rate
+        u = names.index(undo)
+        u_ret, u_for = ret[edges[u]:edges[u + 1]], worst[edges[u]:edges[u + 1]]
+        gaps = []
+        for k, name in enumerate(names):
+            if name == undo:
+                continue
+            order = np.argsort(ret[edges[k]:edges[k + 1]])
+            xs, ys = ret[edges[k]:edges[k + 1]][order], worst[edges[k]:edges[k + 1]][order]
+            gaps.append(sign * (np.interp(u_ret, xs, ys) - u_for))
+        return np.array([min(g.max() for g in gaps)])  # UNDO's best point against each method, worst method
+    return joint_bootstrap([np.concatenate(retain), np.concatenate(forget)], margin, n_boot=n_boot)
 
 
 def record(results_dir, claim: str, setting: str, scale: str, seed: int, holds: bool, detail: str,

@@ -54,6 +54,20 @@ def paired_bootstrap(scores: np.ndarray, statistic, n_boot: int = 1000, seed: in
     return _interval(estimate, np.concatenate(draws), level)
 
 
+def joint_bootstrap(groups: list, statistic, n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> Interval:
+    """`paired_bootstrap` over several sets of items at once (e.g. retain problems and forget problems): each
+    replicate resamples every group's items, paired within the group; statistic maps the list of the groups'
+    means, each [1, ...], to [1]."""
+    groups = [np.asarray(g, dtype=float) for g in groups]
+    if any(g.shape[-1] < 2 for g in groups):
+        raise ValueError("a bootstrap needs at least 2 items in every group")
+    rng = np.random.default_rng(seed)
+    estimate = float(statistic([g.mean(-1)[None] for g in groups])[0])
+    draws = np.array([float(statistic([np.take(g, rng.integers(0, g.shape[-1], g.shape[-1]), axis=-1).mean(-1)[None]
+                                       for g in groups])[0]) for _ in range(n_boot)])
+    return _interval(estimate, draws, level)
+
+
 def _interval(estimate: float, draws: np.ndarray, level: float = 0.95) -> Interval:
     alpha = (1 - level) / 2
     return Interval(estimate, float(np.quantile(draws, alpha)), float(np.quantile(draws, 1 - alpha)), draws)
