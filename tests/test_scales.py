@@ -50,7 +50,8 @@ def test_flags_must_be_booleans():
 @pytest.mark.parametrize("scale", ["cpu", "gpu", "paper"])
 def test_the_papers_budgets(scale):
     """Unlearn-and-Distill takes as many update steps as pretraining (Appendix B.2), at cpu as many rows too;
-    UNDO's cap is one full epoch of the pretraining rows (Section 5); the attack has at least five rates."""
+    oracle matching sees as many rows as pretraining (Table 3: one epoch); UNDO's cap is one full epoch of the
+    pretraining rows (Section 5); the attack has at least five rates."""
     from undo_lib.pipeline import Experiment
     for setting in ("arithmetic", "language"):
         p = PRESETS[(scale, setting)]
@@ -58,6 +59,8 @@ def test_the_papers_budgets(scale):
         if scale == "cpu":
             assert p.distill_after_unlearning.rows_per_step == p.pretrain.rows_per_step
         assert len(p.attack.lrs) >= 5
+        rows_matched = p.distill.steps * p.distill.rows_per_step / (p.pretrain.steps * p.pretrain.rows_per_step)
+        assert abs(rows_matched - 1) < 1e-3  # paper language: one epoch as 1526 steps of 4 x 160 rows
         exp = Experiment(scale, setting, 0)
         rows = p.pretrain.steps * p.pretrain.rows_per_step
         assert exp.data_filtering_steps * p.distill_after_unlearning.rows_per_step == rows
