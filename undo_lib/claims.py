@@ -12,7 +12,7 @@ import pandas as pd
 
 from .attack import worst_case
 from .methods import display_name
-from .results import item_scores
+from .results import item_scores, undo_point
 from .stats import Interval, joint_bootstrap, paired_bootstrap
 from .store import upsert_csv
 
@@ -233,21 +233,14 @@ def distillation_interval(attacks: dict, higher_is_better: bool, distilled="Unle
     return paired_bootstrap(np.stack(stacks), margin, n_boot=n_boot)
 
 
-def _undo_point(label: str):
-    """(alpha, beta) of an UNDO student's label "UNDO alpha=a beta=b", else None."""
-    if not label.startswith("UNDO alpha="):
-        return None
-    return tuple(float(x.split("=")[1]) for x in label.split()[1:])
-
-
 def _robustness(attacks: dict, higher_is_better: bool):
     """(points [(alpha, beta)], scores, steps, statistic) for UNDO's attacks: statistic maps mean grades
     [B, models, rates, steps] to robustness [B, students], (P - P_Unlearn) / (P_DataFiltering - P_Unlearn) of each
     student, NaN where Data Filtering and Unlearn tie."""
     labels, _, steps, scores = item_scores(attacks)
     _require(("Unlearn", "Data Filtering"), labels, "UNDO's robustness")
-    students = [i for i, label in enumerate(labels) if _undo_point(label)]
-    points = [_undo_point(labels[i]) for i in students]
+    students = [i for i, label in enumerate(labels) if undo_point(label)]
+    points = [undo_point(labels[i]) for i in students]
     iu, idf = labels.index("Unlearn"), labels.index("Data Filtering")
 
     def robustness(means):

@@ -86,10 +86,15 @@ def _stored(store: Store, artifact: Artifact) -> Artifact:
     return store.by_key(artifact.key)
 
 
+def _top_process() -> bool:
+    """Whether this process is not one of `accelerate launch`'s (those see WORLD_SIZE > 1)."""
+    return int(os.environ.get("WORLD_SIZE", "1")) == 1
+
+
 def _one_writer(store: Store, kind: str, config: dict):
     """The stage's lock in the top process (a second run on the same store waits for the first, then finds its
     result); none inside `accelerate launch`, whose parent holds it."""
-    return store.lock(kind, config) if int(os.environ.get("WORLD_SIZE", "1")) == 1 else contextlib.nullcontext()
+    return store.lock(kind, config) if _top_process() else contextlib.nullcontext()
 
 
 def train_stage(spec, setting, store: Store) -> Artifact:
@@ -100,7 +105,7 @@ def train_stage(spec, setting, store: Store) -> Artifact:
 
 
 def _train(spec, config: dict, setting, store: Store) -> Artifact:
-    if setting.preset.num_processes > 1 and int(os.environ.get("WORLD_SIZE", "1")) == 1:
+    if setting.preset.num_processes > 1 and _top_process():
         return launch(spec, store, setting.preset.num_processes)
     path = store.begin(spec.kind, config)
     stage = stage_inputs(spec, setting, store)

@@ -18,7 +18,7 @@ from .choice import choose, sweep_scores
 from .execute import setting_of, work
 from .methods import METHODS, group, method
 from .models import MODEL_PRESETS
-from .results import attack_curves, final_metrics, undo_curves
+from .results import attack_curves, final_metrics, undo_curves, undo_label
 from .scales import check_params, preset
 from .stages import AttackSpec, From, Noised, Random, Recovered, StageSpec
 from .store import Artifact, Store, default_store
@@ -261,7 +261,7 @@ class Experiment:
         return undo_curves(self.train(self.undo_attack_specs(students, unlearned, oracle), "attacks"))
 
     def undo_attack_specs(self, students: dict, unlearned: Artifact, oracle: Artifact) -> dict:
-        labels = {f"UNDO alpha={a:g} beta={b:g}": students[(a, b)] for a, b in students}
+        labels = {undo_label(a, b): students[(a, b)] for a, b in students}
         return self.attack_specs({**labels, "Unlearn": unlearned, "Data Filtering": oracle})
 
     # ---- choosing among a sweep's runs (choice.py) -------------------------------------------------------------

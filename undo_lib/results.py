@@ -44,12 +44,23 @@ def attack_curves(attacks: dict) -> pd.DataFrame:
     return pd.concat(frames or [pd.DataFrame(columns=columns)], ignore_index=True)[columns]
 
 
+def undo_label(alpha: float, beta: float) -> str:
+    """The label of an UNDO student in attack tables: "UNDO alpha=a beta=b" (undo_point reads it back)."""
+    return f"UNDO alpha={alpha:g} beta={beta:g}"
+
+
+def undo_point(label: str):
+    """(alpha, beta) of an UNDO student's label (undo_label), else None."""
+    if not label.startswith("UNDO alpha="):
+        return None
+    return tuple(float(x.split("=")[1]) for x in label.split()[1:])
+
+
 def undo_curves(attacks: dict) -> pd.DataFrame:
     """`attack_curves` of the attacks on UNDO's students (labels "UNDO alpha=a beta=b") and the baselines, with
     the students' alpha and beta (empty for the baselines)."""
     curves = attack_curves(attacks)
-    alpha_beta = {label: tuple(float(x.split("=")[1]) for x in label.split()[1:]) for label in attacks
-                  if label.startswith("UNDO alpha=")}
+    alpha_beta = {label: undo_point(label) for label in attacks if undo_point(label)}
     curves["alpha"] = curves.model.map(lambda m: alpha_beta.get(m, (None, None))[0])
     curves["beta"] = curves.model.map(lambda m: alpha_beta.get(m, (None, None))[1])
     return curves

@@ -96,8 +96,9 @@ class Setting:
 
     def attack_passes(self, attack) -> float:
         """How many times an attack (AttackCfg) passes over its forget training tokens (more than ~1: it overfits)."""
-        forget, weight = self.mixture_parts()["attack"][0]
-        share = weight / sum(w for _, w in self.mixture_parts()["attack"])
+        parts = self.mixture_parts()["attack"]
+        forget, weight = parts[0]
+        share = weight / sum(w for _, w in parts)
         return attack.steps * attack.batch_size * share * self.preset.seq_len / len(self.streams[forget])
 
 

@@ -37,9 +37,8 @@ def paired_bootstrap(scores: np.ndarray, statistic, n_boot: int = 1000, seed: in
                      chunk: int = 100) -> Interval:
     """The statistic of item scores and its percentile interval over `n_boot` resamplings of the items.
 
-    scores: [..., N], items on the last axis (the same items for every leading index: paired); statistic: a
-    function of an array [..., n] (the items' mean is taken inside) -> float, or of [B, ...] -> [B] when it is
-    vectorized over a leading batch axis (it is called with the means [B, ...] of B resamplings)."""
+    scores: [..., N], items on the last axis (the same items for every leading index: paired); statistic: maps
+    the item means of B resamplings, [B, ...], to [B] (it is called with B = 1 for the estimate)."""
     scores = np.asarray(scores, dtype=float)
     if scores.shape[-1] < 2:
         raise ValueError(f"a bootstrap needs at least 2 items, got {scores.shape[-1]}")

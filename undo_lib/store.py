@@ -178,7 +178,7 @@ class Store:
     def verify(self, path: Path, config: dict) -> None:
         """Raise StoreError unless the artifact at `path` is what DONE recorded and config.json describes `config`.
         An artifact finished before checksums existed (an empty DONE) gets them recorded now."""
-        stats = [(f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in _recorded(path)]
+        stats = [(f.name, st.st_size, st.st_mtime_ns) for f in _recorded(path) for st in [f.stat()]]
         if self._verified.get(path) == stats:
             return
         try:
