@@ -195,3 +195,29 @@ def test_c5_interval_compares_at_matched_retain():
     assert claims.undo_matched_retain_interval(worse, higher_is_better=True).verdict == "fails"
     with pytest.raises(ValueError, match="C5 needs UNDO"):
         claims.undo_matched_retain_interval({"undo": better["undo"]}, higher_is_better=True)
+
+
+def test_summary_pools_each_claim_over_seeds_from_the_recorded_draws(tmp_path):
+    from undo_lib.stats import Interval, pooled
+    rng = np.random.default_rng(0)
+    by_seed = {}
+    for seed, centre in ((0, 0.30), (1, 0.20), (2, -0.02)):
+        draws = centre + 0.03 * rng.standard_normal(1000)
+        by_seed[seed] = Interval(centre, float(np.quantile(draws, 0.025)), float(np.quantile(draws, 0.975)), draws)
+        claims.record(tmp_path, "C1", "arithmetic", "cpu", seed, True, f"seed {seed}", interval=by_seed[seed])
+    claims.record(tmp_path, "C2", "language", "cpu", 0, True, "no interval")
+    s = claims.summary(tmp_path, "cpu").set_index(["claim", "setting"])
+    c1 = s.loc[("C1", "arithmetic")]
+    assert (c1.seeds, c1.holds, c1.fails, c1.inconclusive) == (3, 2, 0, 1)
+    want = pooled(by_seed)
+    assert np.isclose(c1.effect, 0.16) and np.isclose(c1.ci_low, want.low, atol=1e-4)
+    assert c1.verdict == want.verdict
+    # spread between seeds widens the pooled interval beyond any one seed's
+    assert c1.ci_high - c1.ci_low > max(i.high - i.low for i in by_seed.values())
+    c2 = s.loc[("C2", "language")]  # a seed without replicates: no pooled interval, never "holds"
+    assert c2.verdict == "inconclusive" and np.isnan(c2.effect) and c2.holds == 1
+    # re-recording a seed replaces its draws rather than adding to them
+    claims.record(tmp_path, "C1", "arithmetic", "cpu", 2, True, "again", interval=by_seed[2])
+    assert len(pd.read_csv(tmp_path / claims.DRAWS_CSV)) == 3000
+    text = claims.markdown(tmp_path, "cpu")
+    assert "| C1 | arithmetic | 3 | 2 / 0 / 1 |" in text and "Per seed:" in text

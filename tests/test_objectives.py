@@ -133,6 +133,12 @@ def test_rmu_matches_brute_force_on_a_tiny_model(tiny_model):
     assert abs(got.item() - (mis / n_mis + 200 * pre / n_pre)) < 1e-3 * got.item()
     off = rmu(outputs, batch, layer=0, direction=u.float(), coeff=6.5, alpha=200.0, retain=False)
     assert abs(off.item() - mis / n_mis) < 1e-4 * off.item()
+    # relative: the steering norm is coeff x the frozen model's mean ||h|| over real forget positions
+    norms = [frozen[b, t].norm().item() for b in range(2) for t in range(6) if mask[b, t]]
+    c = 0.25 * sum(norms) / len(norms)
+    rel = sum(((h[b, t] - c * u) ** 2).mean().item() for b in range(2) for t in range(6) if mask[b, t]) / n_mis
+    got = rmu(outputs, batch, layer=0, direction=u.float(), coeff=0.25, alpha=200.0, retain=False, relative=True)
+    assert abs(got.item() - rel) < 1e-4 * rel and abs(rel - mis / n_mis) > 1e-2 * rel
 
 
 def test_make_objective_binds_parameters_and_says_what_it_needs():
@@ -144,6 +150,8 @@ def test_make_objective_binds_parameters_and_says_what_it_needs():
     assert torch.equal(r.params["direction"], make_objective("rmu", layer=1, coeff=6.0, alpha=200.0, seed=0,
                                                              hidden_size=8).params["direction"])
     assert make_objective("rmu", layer=1, coeff=6, alpha=1, seed=0, hidden_size=8, retain=False).teacher is None
+    assert make_objective("rmu", layer=1, coeff=0.25, alpha=1, seed=0, hidden_size=8, retain=False,
+                          relative=True).teacher == "hidden"  # the norm is read from the frozen model
     with pytest.raises(ValueError, match="unknown objective"):
         make_objective("gradient_ascent")
 
@@ -214,9 +222,16 @@ def test_rep_noise_matches_its_terms(tiny_model):
     for h in out.mlp_outputs:
         x = torch.cat([h[0, :6], h[2, :4]])  # the real positions of the forget rows, in order
         noise.append(mmd(x, torch.randn(x.shape, generator=gen)))
-    want = retain + 0.5 * torch.stack(noise).mean() - 2.0 * torch.log1p(forget)
+    # MaxEnt's forget term, KL(U || p) per forget token, brute force over the vocabulary
+    logp = torch.log_softmax(out.logits.double(), -1)
+    V = logp.shape[-1]
+    kls = [sum((1 / V) * (math.log(1 / V) - logp[b, t, v].item()) for v in range(V))
+           for b in (0, 2) for t in range(5) if mask[b, t + 1]]
+    want = sum(kls) / len(kls) + retain + 0.5 * torch.stack(noise).mean() - 2.0 * torch.log1p(forget)
     got = rep_noise(out, batch, alpha=2.0, beta=0.5)
     assert abs(got.item() - want.item()) < 1e-4
+    alone = rep_noise(out, batch, alpha=2.0, beta=0.5, max_ent_weight=0.0)  # RepNoise without its MaxEnt base
+    assert abs(alone.item() - (want.item() - sum(kls) / len(kls))) < 1e-4
     assert make_objective("rep_noise", alpha=1.0, beta=1e-3).internals
 
 

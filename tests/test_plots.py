@@ -8,11 +8,17 @@ from undo_lib.settings import make_setting
 def test_fig7_draws_every_stage_and_frontier(tmp_path):
     from undo_lib import plots
     rows = [{"method": m, "stage": st, "retain": r, "forget": f}
-            for st in ("before attack", "after a long attack")
-            for m, r, f in (("undo", 0.8, 0.1), ("undo", 0.7, 0.05), ("sam", 0.75, 0.3), ("data_filtering", 0.8, 0.02))]
+            for st, df_forget in (("before attack", 0.06), ("after a long attack", -0.5))
+            for m, r, f in (("undo", 0.8, 0.1), ("undo", 0.7, 0.05), ("sam", 0.75, 0.3),
+                            ("data_filtering", 0.78, df_forget))]
     fig = plots.fig7(pd.DataFrame(rows), make_setting(preset("smoke", "arithmetic")), tmp_path)
     assert len(fig.axes) == 2 and (tmp_path / "fig7_arithmetic.png").exists() and (tmp_path / "fig7_arithmetic.pdf").exists()
     assert {t.get_text() for t in fig.axes[0].get_legend().get_texts()} == {"UNDO", "SAM", "Data Filtering"}
+    # zoomed on the methods: a Data Filtering point far outside them becomes an arrow labelled with its numbers
+    assert fig.axes[1].get_ylim()[0] > -0.1
+    assert "Data Filtering (arrow: off the axes)" in {t.get_text() for t in fig.axes[1].get_legend().get_texts()}
+    assert any("(0.78, -0.50)" in t.get_text() for t in fig.axes[1].texts)
+    assert [t.get_text() for t in fig.axes[0].texts if t.get_text().startswith("(")][0] == "(c)"  # arithmetic: after 2 language panels
 
 
 def test_every_committed_figure_is_redrawn_from_the_committed_tables(tmp_path):

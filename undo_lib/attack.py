@@ -159,16 +159,26 @@ def worst_case(curves: pd.DataFrame, higher_is_better: bool, metric: str = "forg
 
 
 def best_rates(curves: pd.DataFrame, higher_is_better: bool, metric: str = "forget") -> pd.DataFrame:
-    """Per attacked model: the attack rate that does best for the adversary at the attack's last step, and whether
-    it lies at an edge of the grid (the lowest or highest rate tried), where a wider grid could do better still.
+    """Per attacked model: the attack rate that does best for the adversary at the attack's last step, whether it
+    lies at an edge of the grid (the lowest or highest rate tried), where a wider grid could do better still, and
+    edge_gain: by how much the best edge rate beats the best interior rate there (0 when an interior rate wins; a
+    gain within the evaluation's noise means the grid's edge decides nothing).
 
-    Returns (the models' key columns..., best_lr, at_edge)."""
-    worst = worst_case(curves, higher_is_better, metric)
-    last = worst.loc[worst.groupby([c for c in worst.columns if c not in ("step", "value", "lr")], dropna=False)
-                     ["step"].idxmax()]
+    Returns (the models' key columns..., best_lr, at_edge, edge_gain)."""
+    sub = curves[curves.metric == metric]
+    keys = [c for c in sub.columns if c not in ("lr", "value", "metric", "step")]
+    last = sub[sub.step == sub.groupby(keys, dropna=False)["step"].transform("max")]
     lrs = sorted(curves.lr.unique())
-    return last.drop(columns=["step", "value"]).rename(columns={"lr": "best_lr"}).assign(
-        at_edge=lambda t: t.best_lr.isin([lrs[0], lrs[-1]])).reset_index(drop=True)
+    sign = 1.0 if higher_is_better else -1.0
+    rows = []
+    for key, g in last.groupby(keys, dropna=False):
+        score = sign * g.set_index("lr")["value"]
+        edge, inner = score[score.index.isin([lrs[0], lrs[-1]])], score[~score.index.isin([lrs[0], lrs[-1]])]
+        best = score.idxmax()
+        gain = max(0.0, edge.max() - inner.max()) if len(inner) and len(edge) else 0.0
+        rows.append({**dict(zip(keys, key if isinstance(key, tuple) else (key,))), "best_lr": best,
+                     "at_edge": best in (lrs[0], lrs[-1]), "edge_gain": float(gain)})
+    return pd.DataFrame(rows, columns=keys + ["best_lr", "at_edge", "edge_gain"])
 
 
 def mean_across_lrs(curves: pd.DataFrame, metric: str = "forget") -> pd.DataFrame:

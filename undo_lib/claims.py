@@ -3,7 +3,8 @@
 A claim is a function of tidy results -> (holds: bool, detail: str with the numbers compared), and each also has its
 margin with a 95% bootstrap interval over the graded items (`*_interval`, stats.py; C5 at matched retain), which
 decides its verdict: holds, fails or inconclusive. `record` writes one row per (claim, setting, scale, seed) into
-<results_dir>/claims.csv, replacing an earlier row with the same keys.
+<results_dir>/claims.csv, replacing an earlier row with the same keys, and the interval's bootstrap replicates
+into claims_draws.csv; `summary` pools each claim over seeds from them (holds on k of n, pooled interval).
 """
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pandas as pd
 from .attack import worst_case
 from .methods import display_name
 from .results import item_scores, undo_point
-from .stats import Interval, joint_bootstrap, paired_bootstrap
+from .stats import Interval, joint_bootstrap, paired_bootstrap, pooled
 from .store import upsert_csv
 
 CLAIM_COLUMNS = ["claim", "setting", "scale", "seed", "verdict", "effect", "ci_low", "ci_high", "holds", "detail"]
@@ -350,7 +351,43 @@ def record(results_dir, claim: str, setting: str, scale: str, seed: int, holds: 
                              verdict=verdict, effect=interval.effect if interval else np.nan,
                              ci_low=interval.low if interval else np.nan, ci_high=interval.high if interval else np.nan,
                              detail=detail)])
-    upsert_csv(row, Path(results_dir) / "claims.csv", ["claim", "setting", "scale", "seed"])
+    keys = ["claim", "setting", "scale", "seed"]
+    if interval is not None and interval.draws is not None:
+        draws = pd.DataFrame({"draw": np.arange(len(interval.draws)), "value": interval.draws})
+        upsert_csv(draws.assign(claim=claim, setting=setting, scale=scale, seed=int(seed))[keys + ["draw", "value"]],
+                   Path(results_dir) / DRAWS_CSV, keys)
+    upsert_csv(row, Path(results_dir) / "claims.csv", keys)
+
+
+DRAWS_CSV = "claims_draws.csv"  # (claim, setting, scale, seed, draw, value): each interval's bootstrap replicates
+SUMMARY_COLUMNS = ["claim", "setting", "scale", "seeds", "holds", "fails", "inconclusive", "verdict", "effect",
+                   "ci_low", "ci_high"]
+
+
+def summary(results_dir, scale: str | None = None) -> pd.DataFrame:
+    """One row per claim and setting over the seeds of claims.csv: how many seeds hold, fail or are inconclusive,
+    and the mean margin over seeds with its pooled 95% interval (stats.pooled: a two-level bootstrap over seeds and
+    graded items, read from claims_draws.csv), whose verdict is the row's. A claim without replicates for every
+    seed gets no pooled interval and verdict "inconclusive"."""
+    t = table(results_dir, scale=scale)
+    path = Path(results_dir) / DRAWS_CSV
+    draws = pd.read_csv(path) if path.exists() else pd.DataFrame(columns=["claim", "setting", "scale", "seed",
+                                                                         "draw", "value"])
+    rows = []
+    for (claim, setting, sc), g in t.groupby(["claim", "setting", "scale"], sort=True):
+        counts = g.verdict.value_counts()
+        by_seed = {}
+        for r in g.itertuples():
+            d = draws[(draws.claim == claim) & (draws.setting == setting) & (draws.scale == sc) & (draws.seed == r.seed)]
+            if pd.notna(r.effect) and len(d):
+                by_seed[r.seed] = Interval(r.effect, r.ci_low, r.ci_high, d.sort_values("draw").value.to_numpy())
+        whole = pooled(by_seed) if len(by_seed) == len(g) else None
+        rows.append(dict(claim=claim, setting=setting, scale=sc, seeds=len(g),
+                         **{v: int(counts.get(v, 0)) for v in ("holds", "fails", "inconclusive")},
+                         verdict=whole.verdict if whole else "inconclusive",
+                         effect=whole.effect if whole else np.nan, ci_low=whole.low if whole else np.nan,
+                         ci_high=whole.high if whole else np.nan))
+    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
 
 def table(results_dir, claim: str | None = None, scale: str | None = None) -> pd.DataFrame:
@@ -368,15 +405,27 @@ def table(results_dir, claim: str | None = None, scale: str | None = None) -> pd
     return t[CLAIM_COLUMNS].sort_values(["claim", "setting", "seed"]).reset_index(drop=True)
 
 
+def _margin(effect, low, high) -> str:
+    return f"{effect:+.3f} [{low:+.3f}, {high:+.3f}]" if pd.notna(effect) else "no interval"
+
+
 def markdown(results_dir, scale: str | None = None) -> str:
-    """The claims table as Markdown (for the README): one row per claim, setting and seed; the margin and its 95%
-    interval where the claim has one."""
+    """The claims tables as Markdown (for the README): first one row per claim and setting pooled over seeds
+    (`summary`), then one row per claim, setting and seed with the numbers compared."""
+    s = summary(results_dir, scale)
+    lines = ["| claim | setting | seeds | holds / fails / inconclusive | pooled verdict | mean margin [95% interval] |",
+             "|---|---|---|---|---|---|"]
+    for r in s.itertuples():
+        verdict = r.verdict if r.verdict == "holds" else f"**{r.verdict}**"
+        lines.append(f"| {r.claim} | {r.setting} | {r.seeds} | {r.holds} / {r.fails} / {r.inconclusive} | {verdict} "
+                     f"| {_margin(r.effect, r.ci_low, r.ci_high)} |")
     t = table(results_dir, scale=scale)
-    lines = ["| claim | setting | scale | seed | verdict | margin [95% interval] | numbers compared |",
-             "|---|---|---|---|---|---|---|"]
+    lines += ["", "Per seed:", "",
+              "| claim | setting | scale | seed | verdict | margin [95% interval] | numbers compared |",
+              "|---|---|---|---|---|---|---|"]
     for r in t.itertuples():
         verdict = r.verdict if r.verdict == "holds" else f"**{r.verdict}**"
-        margin = f"{r.effect:+.3f} [{r.ci_low:+.3f}, {r.ci_high:+.3f}]" if pd.notna(r.effect) else "no interval"
+        margin = _margin(r.effect, r.ci_low, r.ci_high)
         lines.append(f"| {r.claim} | {r.setting} | {r.scale} | {r.seed} | {verdict} | {margin} | {r.detail} |")
     return "\n".join(lines)
 

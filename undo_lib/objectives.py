@@ -62,16 +62,22 @@ def max_ent(outputs, batch, alpha: float = 1.0) -> torch.Tensor:
     return _masked_mean(uniform_kl, mask * _rows(batch, True)) + alpha * _masked_mean(nll, mask * _rows(batch, False))
 
 
-def rmu(outputs, batch, layer: int, direction: torch.Tensor, coeff: float, alpha: float, retain: bool = True):
-    """RMU (Section 4): MSE(h_l(forget), coeff * u) + alpha * MSE(h_l(retain), h_l^frozen(retain)).
+def rmu(outputs, batch, layer: int, direction: torch.Tensor, coeff: float, alpha: float, retain: bool = True,
+        relative: bool = False):
+    """RMU (Section 4): MSE(h_l(forget), c * u) + alpha * MSE(h_l(retain), h_l^frozen(retain)).
 
     Layer indexing: `layer` counts decoder layers from 0, and h_l is the *output* of decoder layer `layer`, i.e.
     `outputs.hidden_states[layer + 1]` [B, T, D] (entry 0 of Hugging Face's hidden_states is the embedding output).
     `batch["teacher_hidden"]` [B, T, D] is the same state of the frozen model before unlearning. `direction` [D] is
     a fixed random unit vector u. MSE is the mean over real positions and the D coordinates. retain=False drops the
-    retain term (the authors' language/arithmetic runs)."""
+    retain term (the authors' language/arithmetic runs). The steering norm c is `coeff`, or with relative=True
+    `coeff` times the frozen model's mean ||h_l|| over the batch's real forget positions (so one coefficient means
+    the same at every model width: Adaptive RMU's scaling, Dang et al. 2025)."""
     h = outputs.hidden_states[layer + 1].float()
     mask = batch["attention_mask"].float()[..., None]  # [B, T, 1]
+    if relative:
+        frozen_norm = batch["teacher_hidden"].float().norm(dim=-1, keepdim=True)  # [B, T, 1]
+        coeff = coeff * _masked_mean(frozen_norm, mask * _rows(batch, True)[..., None]).detach()
     target = coeff * direction.to(h)
     misdirect = _masked_mean(((h - target) ** 2).mean(-1, keepdim=True), mask * _rows(batch, True)[..., None])
     if not retain:
@@ -161,9 +167,12 @@ def mmd(x: torch.Tensor, y: torch.Tensor, scales=(0.25, 0.5, 1.0, 2.0, 4.0)) -> 
     return k(x, x).mean() + k(y, y).mean() - 2 * k(x, y).mean()
 
 
-def rep_noise(outputs, batch, alpha: float = 1.0, beta: float = 1e-3, max_positions: int = 512) -> torch.Tensor:
-    """RepNoise (Rosati et al., 2024): CE(retain rows) + beta * MMD(MLP outputs on forget tokens, N(0, I))
-    - alpha * log(1 + L_forget).
+def rep_noise(outputs, batch, alpha: float = 1.0, beta: float = 1e-3, max_ent_weight: float = 1.0,
+              max_positions: int = 512) -> torch.Tensor:
+    """RepNoise (Rosati et al., 2024) on the MaxEnt base (Appendix D.1: it "operates in addition to MaxEnt"):
+    CE(retain rows) + max_ent_weight * KL(Uniform || p on forget tokens)
+    + beta * MMD(MLP outputs on forget tokens, N(0, I)) - alpha * log(1 + L_forget)
+    (max_ent_weight = 0: RepNoise alone).
 
     L_forget is the forget cross-entropy averaged over the final logits and the logit-lens readout of every other
     layer (`outputs.lens_logits`); the MMD is averaged over layers (`outputs.mlp_outputs`, each [B, T, D]), on at
@@ -171,7 +180,7 @@ def rep_noise(outputs, batch, alpha: float = 1.0, beta: float = 1e-3, max_positi
     the loss is a pure function of its inputs). The weights follow this formula (RepNoise's code: beta on the noise
     term); Table 7's caption names them the other way round."""
     mask = _target_mask(batch)
-    forget, retain = mask * _rows(batch, True), mask * _rows(batch, False)
+    forget = mask * _rows(batch, True)
     nlls = [_token_nll(SimpleNamespace(logits=z), batch) for z in (outputs.logits, *outputs.lens_logits)]
     forget_ce = torch.stack([_masked_mean(nll, forget) for nll in nlls]).mean()
     positions = (batch["attention_mask"].bool() & batch["forget"][:, None]).reshape(-1)
@@ -181,7 +190,9 @@ def rep_noise(outputs, batch, alpha: float = 1.0, beta: float = 1e-3, max_positi
         x = h.reshape(-1, h.shape[-1])[positions][:max_positions].float()
         y = torch.randn(x.shape, generator=gen, device=x.device)
         noise.append(mmd(x, y))
-    return _masked_mean(nlls[0], retain) + beta * torch.stack(noise).mean() - alpha * torch.log1p(forget_ce)
+    retain_ce = _masked_mean(nlls[0], mask * _rows(batch, False))
+    uniform_kl = max_ent(outputs, batch, alpha=0.0)  # MaxEnt's forget term alone
+    return retain_ce + max_ent_weight * uniform_kl + beta * torch.stack(noise).mean() - alpha * torch.log1p(forget_ce)
 
 
 @dataclass(frozen=True)
@@ -221,7 +232,8 @@ def make_objective(name: str, **params) -> Objective:
         gen = torch.Generator().manual_seed(int(params.pop("seed")))
         u = torch.rand(int(params.pop("hidden_size")), generator=gen)  # as the RMU authors: uniform, then normalized
         params["direction"] = u / u.norm()
-        return Objective(name, params, teacher="hidden" if params.get("retain", True) else None,
+        frozen = params.get("retain", True) or params.get("relative", False)
+        return Objective(name, params, teacher="hidden" if frozen else None,
                          hidden_layer=params["layer"])
     if name == "rep_noise":
         return Objective(name, params, internals=True)

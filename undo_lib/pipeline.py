@@ -169,7 +169,8 @@ class Experiment:
         """Section 6's models, {method: {point label: StageSpec}}, at the preset's CompareCfg points. Swept
         methods: the chosen rate of their (trained, cached) sweep and its nearest neighbours; baselines: their grid
         at MaxEnt's chosen rate; UNDO: from MaxEnt's chosen model at one alpha and beta, one point per retain
-        threshold. overrides: {method: hyperparameters} for the swept methods (e.g. {"rmu": {"retain": False}})."""
+        threshold, plus notebook 03's student at the strongest alpha that recovered (strongest_recovered_alpha) when it
+        is another. overrides: {method: hyperparameters} for the swept methods (e.g. {"rmu": {"retain": False}})."""
         c, out, chosen, overrides = self.preset.compare, {}, {}, overrides or {}
         for name in group("unlearning", "extra"):
             specs = self.unlearn_sweep_specs(name, **overrides.get(name, {}))
@@ -183,9 +184,26 @@ class Experiment:
             grid = METHODS[name].comparison(c, lr)
             out[name] = {label: self.unlearn_spec(name, rate, **kw) for label, (rate, kw) in grid.items()}
         eval_every = self.preset.undo.eval_every if self.preset.undo else None
-        out["undo"] = {f"threshold={t:g}": self.undo_spec(teacher, c.undo_alpha, c.undo_beta, self.seed, t,
-                                                          eval_every) for t in c.undo_tolerances}
+        out["undo"] = {f"alpha={c.undo_alpha:g} threshold={t:g}": self.undo_spec(
+            teacher, c.undo_alpha, c.undo_beta, self.seed, t, eval_every) for t in c.undo_tolerances}
+        strongest = self.strongest_recovered_alpha(teacher)
+        if strongest is not None and (strongest, c.undo_beta) != (c.undo_alpha, c.undo_beta):
+            u = self.preset.undo
+            out["undo"][f"alpha={strongest:g} threshold={u.tolerance:g}"] = self.undo_spec(
+                teacher, strongest, u.beta, self.seed, u.tolerance, u.eval_every)
         return out
+
+    def strongest_recovered_alpha(self, teacher: Artifact) -> float | None:
+        """The largest alpha of notebook 03's sweep (at its beta) whose UNDO student from `teacher` met the stop
+        rule, or None. Section 5 finds robustness growing with alpha, so this is the most robust student the
+        budget allows; the choice reads only the validation split (the stop rule's), never an attack's test
+        scores. Trains the sweep's students the store lacks."""
+        u = self.preset.undo
+        if u is None:
+            return None
+        specs = {a: self.undo_spec(teacher, a, u.beta, self.seed, u.tolerance, u.eval_every) for a in u.alphas}
+        recovered = self.undo_recovered(self.train(specs, "UNDO students"))
+        return max((a for a, ok in recovered.items() if ok), default=None)
 
     # ---- the verbs: describe and train --------------------------------------------------------------------------
     def pretrain(self, which: str = "reference") -> Artifact:

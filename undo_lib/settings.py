@@ -27,6 +27,7 @@ class Setting:
     name: str = ""
     metric: str = ""              # the evaluator's kind: "accuracy" or "cross_entropy"
     forget_label: str = ""        # the forget capability, as plots name it
+    panel_order: int = 0          # its place in the paper's combined figures (language's panels first)
     retain_label: str = ""
 
     def __init__(self, preset):
@@ -105,6 +106,7 @@ class Setting:
 class Arithmetic(Setting):
     name, metric = "arithmetic", "accuracy"
     forget_label, retain_label = "mul/div", "add/sub"
+    panel_order = 1
 
     def _problems(self, name: str, ops, split: str = "train"):
         p = self.preset
