@@ -95,12 +95,8 @@ run_tests() {
     --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider ${args[@]+"${args[@]}"}
 }
 
-make_student_edition() {  # exercises stay, cells tagged "solution" go (nbstripout drops them, outputs too)
-  mkdir -p build/student
-  for nb in notebooks/[0-9][0-9]_*.ipynb; do
-    "$PY" -m nbstripout --drop-tagged-cells solution -t "$nb" > "build/student/$(basename "$nb")"
-  done
-  echo "== student edition in build/student/ =="
+make_student_edition() {  # each run of cells tagged "solution" becomes one empty "answer" cell; plus an answer key
+  "$PY" -m undo_lib.editions notebooks build/student
 }
 
 case "${1:-}" in -h|--help) usage; exit 0 ;; esac
