@@ -1,0 +1,122 @@
+"""The notebooks as a reader meets them: JupyterLab in a real (headless) Chromium, every notebook run at scale smoke
+through the UI (Run > Run All Cells), then saved and read back: no cell may end in an error, every figure cell must
+have drawn, and a screenshot of each is kept in build/browser/ (the README shows notebook 01's).
+
+Needs Debian's `chromium` (`apt-get install chromium`) and the `playwright` Python package; `.ci/run` installs both.
+Without them the test fails and says what is missing, unless UNDO_SKIP_BROWSER=1 asks to skip it.
+"""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import nbformat
+import pytest
+
+from undo_lib import repo_path
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+NOTEBOOKS = sorted(repo_path("notebooks").glob("[0-9][0-9]_*.ipynb"))
+RUN_TIMEOUT_S = 300
+
+
+def _missing() -> list[str]:
+    missing = [] if CHROMIUM else ["Chromium (apt-get install chromium)"]
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        missing.append("the playwright package (pip install playwright)")
+    return missing
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """A JupyterLab server on a free local port, rooted at a folder holding the notebooks prepared at scale smoke."""
+    if os.environ.get("UNDO_SKIP_BROWSER") == "1":
+        pytest.skip("UNDO_SKIP_BROWSER=1")
+    missing = _missing()
+    assert not missing, "the browser test needs " + " and ".join(missing)
+    root = tmp_path_factory.mktemp("lab")
+    for nb in NOTEBOOKS:
+        subprocess.run([sys.executable, "-m", "papermill", "--prepare-only", str(nb), str(root / nb.name),
+                        "-k", "python3", "-p", "scale", "smoke"], check=True, capture_output=True)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    settings = root / ".lab-settings" / "@jupyterlab" / "notebook-extension"
+    settings.mkdir(parents=True)  # render every cell (no windowing), so that every prompt can be read
+    (settings / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
+    news = root / ".lab-settings" / "@jupyterlab" / "apputils-extension"
+    news.mkdir(parents=True)  # no "news?" prompt over the screenshot
+    (news / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))
+    env = {**os.environ, "UNDO_STORE": os.environ.get("UNDO_STORE", str(root / "store")),
+           "JUPYTERLAB_SETTINGS_DIR": str(root / ".lab-settings")}
+    server = subprocess.Popen([sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}",
+                               "--ServerApp.ip=127.0.0.1", "--IdentityProvider.token=undo", f"--notebook-dir={root}",
+                               "--ServerApp.open_browser=False", "--allow-root"], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(120):
+        try:
+            urllib.request.urlopen(f"{url}/api/status?token=undo", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        server.kill()
+        raise RuntimeError("JupyterLab did not start within a minute")
+    yield url, root
+    server.terminate()
+    server.wait(timeout=30)
+
+
+def _code_cells_done(page, n_code: int) -> bool:
+    """Whether every code cell's prompt shows an execution count (not "[*]" running or "[ ]" never run)."""
+    visible = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputPrompt")
+    prompts = [p.strip() for p in visible.all_inner_texts()]
+    return len(prompts) == n_code and all(p[1:-2].isdigit() for p in prompts if p)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_runs_in_jupyterlab_in_a_browser(lab, path):
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout, sync_playwright
+    url, root = lab
+    shots = repo_path("build", "browser")
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{url}/lab/tree/{path.name}?reset&token=undo")  # reset: no tabs restored
+        page.locator(".jp-Notebook .jp-CodeCell").first.wait_for(timeout=60_000)
+        try:  # JupyterLab may ask which kernel to start: the notebook's own (Python 3)
+            page.locator(".jp-Dialog").get_by_role("button", name="Select").click(timeout=15_000)
+        except PlaywrightTimeout:
+            pass
+        page.get_by_role("menuitem", name="Run", exact=True).click()
+        page.get_by_text("Run All Cells", exact=True).click()
+        n_code = sum(c.cell_type == "code" for c in nbformat.read(root / path.name, as_version=4).cells)
+        deadline = time.time() + RUN_TIMEOUT_S
+        while not _code_cells_done(page, n_code):
+            if time.time() > deadline:
+                page.screenshot(path=str(shots / f"{path.stem}-timeout.png"), full_page=True)
+                raise AssertionError(f"{path.name} still running after {RUN_TIMEOUT_S} s (screenshot in {shots})")
+            time.sleep(1)
+        images = page.locator(".jp-OutputArea-output img").count()
+        page.keyboard.press("Control+s")
+        time.sleep(2)
+        if images:
+            page.locator(".jp-OutputArea-output img").first.scroll_into_view_if_needed()
+        page.screenshot(path=str(shots / f"{path.stem}.png"))
+        browser.close()
+    saved = nbformat.read(root / path.name, as_version=4)
+    errors = [o for c in saved.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    assert not errors, f"{path.name}: {errors[0].ename}: {errors[0].evalue}"
+    pngs = sum("image/png" in o.get("data", {}) for c in saved.cells if c.cell_type == "code" for o in c.outputs)
+    assert pngs >= 1 and images >= 1, f"{path.name}: no figure rendered ({pngs} saved, {images} on the page)"
+    assert all(c.execution_count for c in saved.cells if c.cell_type == "code" and c.source.strip()), \
+        f"{path.name}: a code cell did not run"
+    json.dumps(saved)  # the saved notebook is valid JSON end to end
