@@ -5,6 +5,7 @@ have drawn, and a screenshot of each is kept in build/browser/ (the README shows
 Needs Debian's `chromium` (`apt-get install chromium`) and the `playwright` Python package; `.ci/run` installs both.
 Without them the test fails and says what is missing, unless UNDO_SKIP_BROWSER=1 asks to skip it.
 """
+import importlib.util
 import json
 import os
 import shutil
@@ -26,9 +27,7 @@ RUN_TIMEOUT_S = 300
 
 def _missing() -> list[str]:
     missing = [] if CHROMIUM else ["Chromium (apt-get install chromium)"]
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("playwright") is None:
         missing.append("the playwright package (pip install playwright)")
     return missing
 
