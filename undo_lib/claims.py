@@ -353,7 +353,8 @@ def record(results_dir, claim: str, setting: str, scale: str, seed: int, holds: 
                              detail=detail)])
     keys = ["claim", "setting", "scale", "seed"]
     if interval is not None and interval.draws is not None:
-        draws = pd.DataFrame({"draw": np.arange(len(interval.draws)), "value": interval.draws})
+        values = [float(f"{v:.6g}") for v in interval.draws]  # 6 digits: the interval needs no more
+        draws = pd.DataFrame({"draw": np.arange(len(values)), "value": values})
         upsert_csv(draws.assign(claim=claim, setting=setting, scale=scale, seed=int(seed))[keys + ["draw", "value"]],
                    Path(results_dir) / DRAWS_CSV, keys)
     upsert_csv(row, Path(results_dir) / "claims.csv", keys)

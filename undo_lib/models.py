@@ -112,7 +112,7 @@ def forward_with_internals(net, model, input_ids, attention_mask) -> SimpleNames
 
 def compiling() -> bool:
     """Whether `forward` runs through torch.compile: UNDO_COMPILE=1 (default 0; benchmarks/bench.py measures both,
-    and on 2 cores the compile time outweighs the gain at scale cpu: see the README's benchmark section)."""
+    and on 2 cores the compile time outweighs the gain at scale cpu: see docs/development.md, Benchmarks)."""
     flag = os.environ.get("UNDO_COMPILE", "0")
     if flag not in ("0", "1"):
         raise ValueError(f"UNDO_COMPILE must be 0 or 1, got {flag!r}")
