@@ -43,6 +43,7 @@ usage: ./run_all.sh [--scale NAME] [-p KEY VALUE ...]   every notebook in order 
        ./run_all.sh --help
 
   --scale NAME   smoke | cpu | gpu | paper
+  --seeds LIST   run every notebook once per seed, e.g. --seeds "0 1 2" (the paper's claims over seeds; default 0)
   -p KEY VALUE   a notebook parameter: seed, setting, rmu_retain, results_dir, figures_dir (not scale: use --scale)
   test ARGS      pytest arguments; test paths given there replace the default ones (tests/ and the notebooks)
 USAGE
@@ -53,11 +54,14 @@ fail_usage() { echo "run_all.sh: $1" >&2; usage >&2; exit 2; }
 NOTEBOOK_PARAMS=" seed setting rmu_retain results_dir figures_dir "
 
 run_notebooks() {
-  local scale=cpu params=() results_dir=""
+  local scale=cpu params=() results_dir="" seeds=""
   while [ $# -gt 0 ]; do
     case "$1" in
       -h|--help) usage; exit 0 ;;
       --scale) [ $# -ge 2 ] || fail_usage "--scale needs a value"; scale="$2"; shift 2 ;;
+      --seeds) [ $# -ge 2 ] || fail_usage "--seeds needs a list, e.g. --seeds \"0 1 2\""
+               for s in $2; do case "$s" in *[!0-9]*) fail_usage "--seeds takes non-negative integers, got '$s'" ;; esac; done
+               seeds="$2"; shift 2 ;;
       -p) [ $# -ge 3 ] || fail_usage "-p needs a KEY and a VALUE"
           [ "$2" != scale ] || fail_usage "set the scale with --scale, not -p scale"
           case "$NOTEBOOK_PARAMS" in *" $2 "*) ;; *) fail_usage "unknown notebook parameter '$2'" ;; esac
@@ -67,13 +71,21 @@ run_notebooks() {
     esac
   done
   case "$scale" in smoke|cpu|gpu|paper) ;; *) fail_usage "--scale must be smoke, cpu, gpu or paper, got '$scale'" ;; esac
+  case " ${params[*]-} " in *" -p seed "*) [ -z "$seeds" ] || fail_usage "give the seed with -p seed or --seeds, not both" ;; esac
   mkdir -p "build/$scale"
   local start=$SECONDS
-  for nb in notebooks/[0-9][0-9]_*.ipynb; do
-    echo "== $nb (scale $scale) =="
-    local nb_start=$SECONDS
-    "$PY" -m papermill "$nb" "build/$scale/$(basename "$nb")" -k python3 --cwd notebooks --log-output -p scale "$scale" "${params[@]}"
-    echo "== $nb done in $((SECONDS - nb_start)) s =="
+  local runs=("")  # one run with the notebooks' own seed, or one per seed of --seeds
+  [ -z "$seeds" ] || read -r -a runs <<< "$seeds"
+  for seed in "${runs[@]}"; do
+    local seed_params=() tag=""
+    [ -n "$seed" ] && seed_params=(-p seed "$seed") && tag="-seed$seed"
+    for nb in notebooks/[0-9][0-9]_*.ipynb; do
+      echo "== $nb (scale $scale${seed:+, seed $seed}) =="
+      local nb_start=$SECONDS
+      "$PY" -m papermill "$nb" "build/$scale/$(basename "$nb" .ipynb)$tag.ipynb" -k python3 --cwd notebooks --log-output \
+        -p scale "$scale" ${params[@]+"${params[@]}"} ${seed_params[@]+"${seed_params[@]}"}
+      echo "== $nb${seed:+ seed $seed} done in $((SECONDS - nb_start)) s =="
+    done
   done
   "$PY" -m undo_lib.claims "$scale" ${results_dir:+"$results_dir"}
   echo "== all notebooks at scale $scale in $((SECONDS - start)) s; results in ${results_dir:-results/$scale} =="

@@ -23,7 +23,9 @@ def test_help_prints_the_usage():
     (["-p"], "-p needs a KEY and a VALUE"), (["-p", "seed"], "-p needs a KEY and a VALUE"),
     (["--scale"], "--scale needs a value"), (["-p", "sede", "1"], "unknown notebook parameter 'sede'"),
     (["-p", "scale", "gpu"], "set the scale with --scale"), (["--scale", "laptop"], "--scale must be smoke"),
-    (["--frobnicate"], "unknown argument: --frobnicate"), (["student", "x"], "student takes no arguments")])
+    (["--frobnicate"], "unknown argument: --frobnicate"), (["student", "x"], "student takes no arguments"),
+    (["--seeds"], "--seeds needs a list"), (["--seeds", "0 x"], "--seeds takes non-negative integers, got 'x'"),
+    (["--seeds", "0 1", "-p", "seed", "2"], "not both"), (["-p", "seed", "2", "--seeds", "1"], "not both")])
 def test_bad_arguments_fail_with_the_usage(args, message):
     out = _run_all(*args)
     assert out.returncode == 2 and message in out.stderr and "usage:" in out.stderr
