@@ -374,14 +374,16 @@ def summary(results_dir, scale: str | None = None) -> pd.DataFrame:
     path = Path(results_dir) / DRAWS_CSV
     draws = pd.read_csv(path) if path.exists() else pd.DataFrame(columns=["claim", "setting", "scale", "seed",
                                                                          "draw", "value"])
+    replicates = {key: d.sort_values("draw").value.to_numpy()
+                  for key, d in draws.groupby(["claim", "setting", "scale", "seed"])}
     rows = []
     for (claim, setting, sc), g in t.groupby(["claim", "setting", "scale"], sort=True):
         counts = g.verdict.value_counts()
         by_seed = {}
         for r in g.itertuples():
-            d = draws[(draws.claim == claim) & (draws.setting == setting) & (draws.scale == sc) & (draws.seed == r.seed)]
-            if pd.notna(r.effect) and len(d):
-                by_seed[r.seed] = Interval(r.effect, r.ci_low, r.ci_high, d.sort_values("draw").value.to_numpy())
+            d = replicates.get((claim, setting, sc, r.seed))
+            if pd.notna(r.effect) and d is not None:
+                by_seed[r.seed] = Interval(r.effect, r.ci_low, r.ci_high, d)
         whole = pooled(by_seed) if len(by_seed) == len(g) else None
         rows.append(dict(claim=claim, setting=setting, scale=sc, seeds=len(g),
                          **{v: int(counts.get(v, 0)) for v in ("holds", "fails", "inconclusive")},
