@@ -88,7 +88,7 @@ def stage_spec(exp, name):
     if name == "relearn":  # one step of the attack: cross-entropy on its mixture, at its batch size
         a = exp.preset.attack
         cfg = TrainCfg(steps=a.steps, batch_size=a.batch_size, lr=a.lrs[0], warmup=a.warmup, schedule="constant")
-        return replace(exp.pretrain_spec("reference"), mixture="attack", train=cfg, init=From(reference))
+        return exp._spec("pretrain", "cross_entropy", "attack", cfg, From(reference))
     swept = method(name).group != "baseline"
     return exp.unlearn_spec(name, method(name if swept else "max_ent").sweep(exp.scale, exp.setting.name)[0])
 
@@ -109,12 +109,22 @@ def run_stage(exp, name, steps, barrier_at=None, barrier=None):
     return gaps[0], statistics.median(gaps[(barrier_at or 2):] or gaps)
 
 
+def device() -> str:
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def grade_once(exp, model):
+    exp.evaluator.grade(model_forward(model), device())
+    if device() == "cuda":
+        torch.cuda.synchronize()
+
+
 def run_evaluate(exp, calls):
-    model = exp.pretrain("reference").model()
+    model = exp.pretrain("reference").model().to(device())
     times = []
     for _ in range(calls):
         start = time.perf_counter()
-        exp.evaluator.grade(model_forward(model))
+        grade_once(exp, model)
         times.append(time.perf_counter() - start)
     return times[0], statistics.median(times[1:])
 
@@ -126,7 +136,7 @@ def measure(exp, name, steps):
 def count_flops(exp, name) -> float:
     with FlopCounterMode(display=False) as counter:
         if name == "evaluate":
-            exp.evaluator.grade(model_forward(exp.pretrain("reference").model()))
+            grade_once(exp, exp.pretrain("reference").model().to(device()))
         else:
             run_stage(exp, name, 1)
     return counter.get_total_flops()

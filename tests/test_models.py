@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from undo_lib.data import language
-from undo_lib.models import MODEL_PRESETS, build_model, forward, gemma2_config, n_parameters
+from undo_lib.models import MODEL_PRESETS, build_model, forward, gemma2_config, n_parameters, precision
 
 from conftest import TINY
 
@@ -66,3 +66,18 @@ def test_one_compiled_graph_serves_every_model_of_a_shape(digits_tokenizer, monk
         torch.testing.assert_close(compiled, eager, atol=1e-5, rtol=1e-5)
         graphs.append(counters["stats"]["unique_graphs"])
     assert graphs[0] >= 1 and graphs[1] == graphs[0]
+
+
+def test_precision_is_bf16_on_a_gpu_only_and_checks_its_switch(tiny_model, monkeypatch):
+    monkeypatch.delenv("UNDO_PRECISION", raising=False)
+    assert precision("cpu") == "fp32" and precision(torch.device("cuda")) == "bf16"
+    monkeypatch.setenv("UNDO_PRECISION", "fp32")
+    assert precision("cuda") == "fp32"
+    monkeypatch.setenv("UNDO_PRECISION", "bf16")  # asked for, but a CPU stays in fp32: its results do not change
+    ids = torch.tensor([[1, 2, 3, 4]])
+    out = forward(tiny_model, ids, torch.ones_like(ids))
+    assert out.logits.dtype == torch.float32
+    assert torch.equal(out.logits, tiny_model(input_ids=ids, attention_mask=torch.ones_like(ids)).logits)
+    monkeypatch.setenv("UNDO_PRECISION", "fp16")
+    with pytest.raises(ValueError, match="UNDO_PRECISION"):
+        forward(tiny_model, ids, torch.ones_like(ids))

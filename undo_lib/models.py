@@ -153,5 +153,18 @@ def forward(net, input_ids, attention_mask, output_hidden_states: bool = False) 
     call = _call
     if compiling() and extract_model_from_parallel(net) is net:  # unwrapping walks the modules: only when compiling
         call = _compiled()
-    logits, hidden = call(net, input_ids, attention_mask, output_hidden_states)
-    return SimpleNamespace(logits=logits, hidden_states=hidden)
+    if precision(input_ids.device) == "fp32":
+        logits, hidden = call(net, input_ids, attention_mask, output_hidden_states)
+        return SimpleNamespace(logits=logits, hidden_states=hidden)
+    with torch.autocast(input_ids.device.type, dtype=torch.bfloat16):
+        logits, hidden = call(net, input_ids, attention_mask, output_hidden_states)
+    return SimpleNamespace(logits=logits.float(), hidden_states=hidden)  # losses and grades in fp32
+
+
+def precision(device) -> str:
+    """"bf16" (autocast: matrix multiplies in bfloat16, weights and optimizer in fp32) on a GPU, "fp32" on a CPU,
+    where bfloat16 matmuls are no faster. UNDO_PRECISION=fp32 keeps a GPU in fp32. Store keys do not depend on it."""
+    flag = os.environ.get("UNDO_PRECISION", "bf16")
+    if flag not in ("bf16", "fp32"):
+        raise ValueError(f"UNDO_PRECISION must be bf16 or fp32, got {flag!r}")
+    return flag if torch.device(device).type == "cuda" else "fp32"
