@@ -2,6 +2,7 @@
 # The companion's two entry points (see README):
 #   ./run_all.sh [--scale NAME] [-p KEY VALUE ...]  every numbered notebook, in order, with papermill
 #                                                   (default scale: cpu) -> build/<scale>/, figures/, results/<scale>/
+#                                                   (and, at cpu, the executed copies in docs/notebooks/)
 #   ./run_all.sh test [PYTEST ARGS ...]             unit tests + nbval of every notebook at scale smoke
 #   ./run_all.sh student                            the student edition: notebooks without their solution cells
 #                                                   -> build/student/
@@ -88,6 +89,10 @@ run_notebooks() {
     done
   done
   "$PY" -m undo_lib.claims "$scale" ${results_dir:+"$results_dir"}
+  if [ "$scale" = cpu ] && [ ${#params[@]} -eq 0 ]; then  # the default run (seed 0 among its seeds): the executed
+    case " ${seeds:-0} " in *" 0 "*)                      # copies that readers open on GitHub, docs/notebooks/
+      "$PY" -m undo_lib.editions --published "build/$scale" docs/notebooks ;; esac
+  fi
   echo "== all notebooks at scale $scale in $((SECONDS - start)) s; results in ${results_dir:-results/$scale} =="
 }
 

@@ -40,3 +40,43 @@ def test_answer_key_holds_every_solution_and_refuses_a_missing_one(tmp_path):
     bare = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("**Exercise 1.** Why?")])
     with pytest.raises(ValueError, match="no solution"):
         editions.answer_key({"bare": bare})
+
+
+def _executed(tmp_path, name="01_demo-seed0.ipynb", error=False):
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("train()")
+    cell.outputs = [nbformat.v4.new_output("stream", name="stderr", text="relearn: 50%|##   | 3/6\n"),
+                    nbformat.v4.new_output("display_data", data={
+                        "application/vnd.jupyter.widget-view+json": {"model_id": "x"}, "text/plain": "bar"}),
+                    nbformat.v4.new_output("stream", name="stdout", text="accuracy 0.97\n"),
+                    nbformat.v4.new_output("display_data", data={"image/png": "iVBORw0K", "text/plain": "<Figure>"})]
+    if error:
+        cell.outputs.append(nbformat.v4.new_output("error", ename="ValueError", evalue="x", traceback=[]))
+    nb.cells = [nbformat.v4.new_markdown_cell("# 01 · Demo"), cell]
+    nb.metadata["papermill"] = {"parameters": {"scale": "cpu", "seed": 0}, "start_time": "2026-11-27T17:14:05.1",
+                                "end_time": "2026-11-27T17:30:00.0", "duration": 955.0}
+    nbformat.write(nb, tmp_path / name)
+    return nb
+
+
+def test_published_edition_keeps_results_drops_progress_bars_and_says_how_it_ran(tmp_path):
+    _executed(tmp_path)
+    _executed(tmp_path, "01_demo-seed1.ipynb")  # another seed's copy is not published
+    written = editions.publish(tmp_path, tmp_path / "out")
+    assert [p.name for p in written] == ["01_demo.ipynb"]
+    nb = nbformat.read(written[0], as_version=4)
+    nbformat.validate(nb)
+    note, _, code = nb.cells
+    assert "notebooks/01_demo.ipynb" in note.source and "scale='cpu'" in note.source and "16 min" in note.source
+    assert [o.get("name") or next(iter(o.data)) for o in code.outputs] == ["stdout", "image/png"]
+
+
+def test_published_edition_refuses_an_unexecuted_or_failed_notebook(tmp_path):
+    nb = _executed(tmp_path, error=True)
+    with pytest.raises(ValueError, match="error"):
+        editions.publish(tmp_path, tmp_path / "out")
+    del nb.metadata["papermill"]["end_time"]
+    with pytest.raises(ValueError, match="not an executed notebook"):
+        editions.published_edition(nb, "notebooks/01_demo.ipynb")
+    with pytest.raises(ValueError, match="no executed"):
+        editions.publish(tmp_path / "out", tmp_path / "elsewhere")

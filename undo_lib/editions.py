@@ -5,7 +5,11 @@ tagged "solution" (the code, and a markdown discussion of what its numbers mean)
 run of solution cells by one empty code cell tagged "answer"; the answer key gathers every exercise with its
 solution cells, notebook by notebook. Outputs are dropped from both.
 
-    python -m undo_lib.editions notebooks build/student   (what `./run_all.sh student` runs)
+The published edition is an executed notebook for reading without a run (docs/notebooks/): its outputs kept, the
+progress bars dropped (stderr streams and widgets), and a first cell saying how and when it was executed.
+
+    python -m undo_lib.editions notebooks build/student             (what `./run_all.sh student` runs)
+    python -m undo_lib.editions --published build/cpu docs/notebooks  (what `./run_all.sh` runs at scale cpu)
 """
 import copy
 import sys
@@ -86,8 +90,59 @@ def build(source_dir, out_dir) -> list[Path]:
     return written + [out_dir / "answer_key.ipynb"]
 
 
+def _progress(output) -> bool:
+    """Whether an output is a progress bar: a stderr stream, or a widget (tqdm in a notebook)."""
+    if output.get("output_type") == "stream":
+        return output.get("name") == "stderr"
+    return "application/vnd.jupyter.widget-view+json" in output.get("data", {})
+
+
+def published_edition(nb, source: str):
+    """A copy of the executed notebook `nb` with its progress bars dropped and a first cell naming `source` and
+    the run (papermill's parameters, start time and duration). Raises ValueError for a notebook never executed."""
+    run = nb.get("metadata", {}).get("papermill", {})
+    if not run.get("end_time"):
+        raise ValueError(f"{source}: not an executed notebook (no papermill end time)")
+    failed = [c for c in nb.cells if any(o.get("output_type") == "error" for o in c.get("outputs", []))]
+    if failed:
+        raise ValueError(f"{source}: a cell ended in an error: {failed[0].source[:60]!r}")
+    out = copy.deepcopy(nb)
+    for cell in out.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.outputs if not _progress(o)]
+    params = ", ".join(f"{k}={v!r}" for k, v in run.get("parameters", {}).items())
+    note = (f"*Executed copy, for reading without a run: `{source}` with {params}, started "
+            f"{run.get('start_time', '?')[:16].replace('T', ' ')} UTC, {run.get('duration', 0) / 60:.0f} min on "
+            f"2 CPU cores (cached stages read from the store are not retrained). Progress bars are dropped. Rerun it "
+            f"with `./run_all.sh`; the source notebook has no outputs.*")
+    out.cells.insert(0, nbformat.v4.new_markdown_cell(note, metadata={"tags": ["published"]}))
+    return out
+
+
+def publish(executed_dir, out_dir, seed: int = 0) -> list[Path]:
+    """Write the published edition of every executed notebook of `executed_dir` to `out_dir` as NN_name.ipynb:
+    the copies NN_name-seed{seed}.ipynb of `./run_all.sh --seeds` where there are any, else NN_name.ipynb."""
+    out_dir, written = Path(out_dir), []
+    found = sorted(Path(executed_dir).glob(f"[0-9][0-9]_*-seed{seed}.ipynb"))
+    found = found or [p for p in sorted(Path(executed_dir).glob("[0-9][0-9]_*.ipynb")) if "-seed" not in p.stem]
+    for path in found:
+        name = path.stem.removesuffix(f"-seed{seed}")
+        nb = nbformat.read(path, as_version=4)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        nbformat.write(published_edition(nb, f"notebooks/{name}.ipynb"), out_dir / f"{name}.ipynb")
+        written.append(out_dir / f"{name}.ipynb")
+    if not written:
+        raise ValueError(f"no executed numbered notebooks in {executed_dir}")
+    return written
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
-        sys.exit("usage: python -m undo_lib.editions <notebooks dir> <output dir>")
-    paths = build(sys.argv[1], sys.argv[2])
-    print(f"student edition and answer key: {', '.join(str(p) for p in paths)}")
+    args = sys.argv[1:]
+    if len(args) == 3 and args[0] == "--published":
+        print(f"published edition: {', '.join(str(p) for p in publish(args[1], args[2]))}")
+    elif len(args) == 2:
+        paths = build(args[0], args[1])
+        print(f"student edition and answer key: {', '.join(str(p) for p in paths)}")
+    else:
+        sys.exit("usage: python -m undo_lib.editions <notebooks dir> <output dir>\n"
+                 "       python -m undo_lib.editions --published <executed notebooks dir> <output dir>")
