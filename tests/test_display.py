@@ -34,3 +34,11 @@ def test_claim_sentences_give_the_verdict_interval_and_the_whole_detail(tmp_path
     assert sentences[1].startswith("**C1 fails** in language")
     with pytest.raises(ValueError, match="no C1 row"):
         display.claim_sentences(tmp_path, "C1", "cpu", 1)
+
+
+def test_source_markdown_shows_the_mechanism_as_written():
+    from undo_lib.attack import worst_case
+    from undo_lib.noise import shrink_perturb
+    text = display.source_markdown(shrink_perturb, worst_case)
+    assert text.startswith("```python\ndef shrink_perturb(") and text.endswith("```")
+    assert "p.mul_(1 - alpha).add_((alpha * beta * noise).to(p))" in text and "def worst_case(" in text

@@ -24,3 +24,13 @@ def test_committed_without_outputs_and_with_a_parameters_cell(path):
              for t, v in [(node.targets[0], node.value)]}
     assert names["scale"] == "cpu" and names["seed"] == 0 and names["setting"] == "both"
     assert names["results_dir"] is None  # resolved to results/<scale> under the repository root
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_figure_is_followed_by_sentences_that_read_it(path):
+    """After the cell that draws a figure comes one that says, from the run's own numbers, what it shows."""
+    cells = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+    drawing = [k for k, c in enumerate(cells) if "plots.fig" in c.source]
+    assert drawing
+    for k in drawing:
+        assert k + 1 < len(cells) and "show_reading(" in cells[k + 1].source, cells[k].source[:80]

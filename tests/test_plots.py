@@ -34,3 +34,35 @@ def test_every_committed_figure_is_redrawn_from_the_committed_tables(tmp_path):
         new, old = mpimg.imread(tmp_path / f"{name}.png"), mpimg.imread(repo_path("figures", f"{name}.png"))
         assert new.shape == old.shape, name
         assert (np.abs(new - old).max(-1) > 0.1).mean() < 1e-4, f"figures/{name}.png differs from its tables"
+
+
+def test_explore_undo_draws_the_chosen_student_against_the_baselines(monkeypatch):
+    import matplotlib.pyplot as plt
+    from undo_lib import plots
+    setting = make_setting(preset("smoke", "arithmetic"))
+    table = pd.DataFrame({"alpha": [0.2, 0.8], "beta": [0.1, 0.1], "robustness": [0.1, 0.7],
+                          "compute": [0.05, 0.3], "recovered": [True, False]})
+    rows = []
+    for model, alpha, value in (("Unlearn", None, 0.9), ("Data Filtering", None, 0.1),
+                                ("UNDO alpha=0.2 beta=0.1", 0.2, 0.8), ("UNDO alpha=0.8 beta=0.1", 0.8, 0.3)):
+        for step in (0, 10):
+            rows.append({"model": model, "alpha": alpha, "beta": None if alpha is None else 0.1, "lr": 1e-3,
+                         "step": step, "metric": "forget", "value": value * step / 10})
+    drawn = []
+    monkeypatch.setattr(plt, "show", lambda: drawn.append(plt.gcf()))
+    widget = plots.explore_undo(table, pd.DataFrame(rows), setting)
+    widget.widget.children[0].value = 0.8  # move the alpha slider: the figure is redrawn for that student
+    ax = drawn[-1].axes[0]
+    assert "α=0.8, β=0.1: robustness 0.70, compute 0.30, stopped at the cap" in ax.get_title()
+    assert sorted(line.get_label() for line in ax.lines) == ["Data Filtering", "UNDO", "Unlearn"]
+
+
+def test_fig7_draws_a_capped_undo_student_hollow(tmp_path):
+    from undo_lib import plots
+    rows = [{"method": "undo", "stage": "long", "retain": 0.8, "forget": 0.1, "capped": True},
+            {"method": "undo", "stage": "long", "retain": 0.7, "forget": 0.05, "capped": False},
+            {"method": "sam", "stage": "long", "retain": 0.75, "forget": 0.3, "capped": None}]  # older tables: empty
+    fig = plots.fig7(pd.DataFrame(rows), make_setting(preset("smoke", "arithmetic")), tmp_path)
+    hollow = [c for c in fig.axes[0].collections if len(c.get_offsets()) and not c.get_facecolors().size]
+    assert len(hollow) == 1 and hollow[0].get_offsets().tolist() == [[0.8, 0.1]]
+    assert "UNDO, stopped at the cap" in {t.get_text() for t in fig.axes[0].get_legend().get_texts()}

@@ -21,3 +21,5 @@ def test_stage_points_read_the_worst_case_before_short_and_long():
                 assert pts.loc[(m, model, stage), "step"] == step
                 assert pts.loc[(m, model, stage), "forget"] == (vals.max() if higher else vals.min())
                 assert pts.loc[(m, model, stage), "retain"] == 0.5
+    capped = stage_points(curves, 15, True, capped={("undo", "p1")}).set_index(["method", "model"]).capped
+    assert capped.loc[("undo", "p1")].all() and not capped.drop(("undo", "p1")).any()

@@ -1,4 +1,5 @@
-"""What a notebook cell shows: one titled table per setting, and each claim's verdict as a sentence.
+"""What a notebook cell shows: one titled table per setting, each claim's verdict as a sentence, and what a figure
+shows in sentences (`show_reading`, from undo_lib.readings).
 
 Notebook cells end in `show(...)` or `show_claim(...)` instead of a dict of DataFrames or a raw repr, so that a
 reader sees one table per setting and every claim's numbers in full (pandas would cut a column at 50 characters).
@@ -60,3 +61,19 @@ def claim_sentences(results_dir, claim: str, scale: str, seed: int) -> list[str]
 def show_claim(results_dir, claim: str, scale: str, seed: int) -> None:
     """Display `claim_sentences` as Markdown."""
     _display(_markdown("\n\n".join(claim_sentences(results_dir, claim, scale, seed))))
+
+
+def show_reading(by_setting: dict) -> None:
+    """Display {setting: Markdown text} (undo_lib.readings) as one paragraph per setting, under "What you see"."""
+    _display(_markdown("\n\n".join(f"*What you see, {setting}.* {text}" for setting, text in by_setting.items())))
+
+
+def source_markdown(*functions) -> str:
+    """The source code of `functions` as one fenced Python block (what `show_source` displays)."""
+    import inspect
+    return "```python\n" + "\n\n".join(inspect.getsource(f).rstrip() for f in functions) + "\n```"
+
+
+def show_source(*functions) -> None:
+    """Display the library code behind a mechanism of the paper where a notebook first uses it."""
+    _display(_markdown(source_markdown(*functions)))

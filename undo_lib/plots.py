@@ -224,6 +224,31 @@ def fig5(table, curves, setting, figures_dir, seed: int = 0, beta: float = 0.1):
     return fig
 
 
+def explore_undo(table, curves, setting):
+    """An interactive α/β explorer (ipywidgets) over stored results: pick a student of `table` (undo_table rows)
+    and see its worst-case relearning against Unlearn and Data Filtering, with its robustness and compute."""
+    import ipywidgets as widgets
+    points = sorted(zip(table.alpha, table.beta))
+
+    def draw(alpha, beta):
+        row = table[np.isclose(table.alpha, alpha) & np.isclose(table.beta, beta)]
+        fig, ax = plt.subplots(figsize=(5.5, 3.4))
+        if row.empty:
+            ax.set_title(f"no student at α={alpha:g}, β={beta:g}: pick a point of the sweep or the grid")
+        else:
+            chosen = np.isclose(curves.alpha.fillna(-1), alpha) & np.isclose(curves.beta.fillna(-1), beta)
+            _worst_lines(ax, curves[curves.alpha.isna() | chosen], setting.higher_is_better,
+                         lambda m: "UNDO" if m.startswith("UNDO") else m, colors=[_UNDO])
+            r = row.iloc[0]
+            cap = "" if bool(r.get("recovered", True)) else ", stopped at the cap"
+            ax.set(xlabel="Relearning step", ylabel=forget_label(setting),
+                   title=f"α={alpha:g}, β={beta:g}: robustness {r.robustness:.2f}, compute {r.compute:.2f}{cap}")
+            ax.legend(fontsize=7)
+        plt.show()
+    return widgets.interact(draw, alpha=widgets.SelectionSlider(options=sorted({a for a, _ in points})),
+                            beta=widgets.SelectionSlider(options=sorted({b for _, b in points})))
+
+
 def fig6(table, curves, setting, figures_dir, alphas, betas, seed: int = 0):
     """Fig 6 for one setting: (a..) worst-case relearning per alpha of the grid, one line per beta, the baselines
     dotted; (last) heat map of the distillation steps each (alpha, beta) needed to recover."""
@@ -253,7 +278,8 @@ def fig6(table, curves, setting, figures_dir, alphas, betas, seed: int = 0):
 def fig7(points, setting, figures_dir, seed: int = 0):
     """Fig 7 for one setting: retain against forget performance of every hyperparameter point of every method, one
     panel per stage of the attack (column `stage`: before, short, long), each method's Pareto frontier drawn, Data
-    Filtering (method "data_filtering") starred as the gold standard. points: tidy (method, stage, retain, forget).
+    Filtering (method "data_filtering") starred as the gold standard; UNDO students that stopped at the step cap
+    (column `capped`, when there is one) hollow. points: tidy (method, stage, retain, forget[, capped]).
     The axes are zoomed on the methods' points; a Data Filtering star outside them is an arrow at the edge
     pointing its way, labelled with its numbers."""
     name, higher_is_better = setting.name, setting.higher_is_better
@@ -264,7 +290,10 @@ def fig7(points, setting, figures_dir, seed: int = 0):
         sub = points[points.stage == stage]
         methods = sub[sub.method != "data_filtering"]
         for method, g in methods.groupby("method"):
-            ax.scatter(g.retain, g.forget, s=14, alpha=0.5, color=color(method))
+            capped = g["capped"].fillna(False).astype(bool) if "capped" in g else pd.Series(False, index=g.index)
+            ax.scatter(g.retain[~capped], g.forget[~capped], s=14, alpha=0.5, color=color(method))
+            ax.scatter(g.retain[capped], g.forget[capped], s=30, facecolors="none", edgecolors=color(method),
+                       label=f"{display_name(method)}, stopped at the cap" if capped.any() else None)
             front = pareto_front(g, higher_is_better)
             ax.plot(front.retain, front.forget, "-o", ms=3, lw=2.5 if method == "undo" else 1, color=color(method),
                     label=display_name(method))

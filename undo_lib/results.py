@@ -93,13 +93,14 @@ def load_results(name: str, results_dir, scale: str, setting: str) -> pd.DataFra
     return t[(t.scale == scale) & (t.setting == setting)].reset_index(drop=True)
 
 
-def stage_points(curves: pd.DataFrame, short_step: int, higher_is_better: bool) -> pd.DataFrame:
+def stage_points(curves: pd.DataFrame, short_step: int, higher_is_better: bool, capped=()) -> pd.DataFrame:
     """Fig 7's points from relearning curves (method, model, lr, step, metric, value): for each attacked model, its
     retain performance before the attack and the worst-case forget performance before the attack, after the short
-    attack (the first graded step at or after `short_step`) and at the end of the long one.
+    attack (the first graded step at or after `short_step`) and at the end of the long one. capped: the
+    (method, model) pairs of UNDO students that stopped at the step cap without recovering.
 
-    Returns tidy (method, model, stage, step, retain, forget), stage in "before", "short", "long", and the attack's
-    store key when the curves carry one."""
+    Returns tidy (method, model, stage, step, retain, forget, capped), stage in "before", "short", "long", and the
+    attack's store key when the curves carry one."""
     worst = worst_case(curves, higher_is_better)
     graded = sorted(worst.step.unique())
     short = next((s for s in graded if s >= short_step), graded[-1])
@@ -109,6 +110,7 @@ def stage_points(curves: pd.DataFrame, short_step: int, higher_is_better: bool) 
         at = worst[worst.step == step].set_index(["method", "model"])["value"].rename("forget")
         frames.append(pd.concat([retain.rename("retain"), at], axis=1).reset_index().assign(stage=stage, step=step))
     out = pd.concat(frames, ignore_index=True)[["method", "model", "stage", "step", "retain", "forget"]]
+    out["capped"] = [(m, model) in set(capped) for m, model in zip(out.method, out.model)]
     if "key" in curves:
         keys = curves.groupby(["method", "model"])["key"].first()
         out["key"] = [keys[(m, model)] for m, model in zip(out.method, out.model)]
