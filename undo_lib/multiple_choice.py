@@ -1,0 +1,140 @@
+"""Multiple-choice grading through lm-eval-harness (Section 6: WMDP as forget, MMLU as retain).
+
+lm-eval scores each option of a question by the log-likelihood of its tokens after the question (and after the
+few-shot examples, when the task has them) and counts the question right when the true option scores highest: the
+`acc` of the WMDP and MMLU tasks. At scale `paper` the tasks are lm-eval's own `wmdp_bio`, `wmdp_cyber` (zero-shot)
+and `mmlu` (5-shot, on 40% of each subject, Appendix D.2.1), whose data come from the hub. At the laptop scales a
+`ChoiceTask` holds the questions itself: `write_task` turns it into a JSONL file and a YAML task config
+(`dataset_path: json`, `output_type: multiple_choice`) that lm-eval runs offline.
+"""
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+HUB_TASKS = {"wmdp_bio": 0, "wmdp_cyber": 0, "mmlu": 5}  # lm-eval task -> few-shot examples (Appendix D.2.1)
+MMLU_SHARE = 0.4  # "a subset of 40% of the full MMLU evaluation"
+
+
+@dataclass(frozen=True)
+class ChoiceTask:
+    """A multiple-choice task over local rows. rows and fewshot_rows: ({"question": str, "choices": [str, ...],
+    "answer": index of the true choice}, ...); each choice is scored as the continuation of the question."""
+    name: str
+    rows: tuple
+    fewshot_rows: tuple = ()
+    num_fewshot: int = 0
+
+    def __post_init__(self):
+        for r in self.rows + self.fewshot_rows:
+            if not 0 <= r["answer"] < len(r["choices"]) or len(set(r["choices"])) != len(r["choices"]):
+                raise ValueError(f"{self.name}: a row needs distinct choices and an answer among them, got {r}")
+        if self.num_fewshot > len(self.fewshot_rows):
+            raise ValueError(f"{self.name}: {self.num_fewshot}-shot needs as many few-shot rows, "
+                             f"got {len(self.fewshot_rows)}")
+
+
+def _jsonl(path: Path, rows) -> None:
+    path.write_text("".join(json.dumps(dict(r)) + "\n" for r in rows))
+
+
+def write_task(task: ChoiceTask, folder) -> Path:
+    """Write `task` as lm-eval reads a local task: <name>.jsonl (+ <name>_fewshot.jsonl) and <name>.yaml."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    _jsonl(folder / f"{task.name}.jsonl", task.rows)
+    files = {"test": str(folder / f"{task.name}.jsonl")}
+    lines = [f"task: {task.name}", "dataset_path: json", "dataset_kwargs:", "  data_files:",
+             f"    test: {files['test']}"]
+    if task.fewshot_rows:
+        _jsonl(folder / f"{task.name}_fewshot.jsonl", task.fewshot_rows)
+        lines.append(f"    fewshot: {folder / f'{task.name}_fewshot.jsonl'}")
+        lines += ["fewshot_split: fewshot", "fewshot_config:", "  sampler: first_n"]
+    lines += ["test_split: test", "output_type: multiple_choice", 'doc_to_text: "{{question}}"',
+              'doc_to_choice: "{{choices}}"', "doc_to_target: answer", 'target_delimiter: ""',
+              'fewshot_delimiter: "\\n"', f"num_fewshot: {task.num_fewshot}", "metric_list:", "  - metric: acc",
+              "    aggregation: mean", "    higher_is_better: true"]
+    path = folder / f"{task.name}.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+class ChoiceEvaluator:
+    """Grades a model's accuracy on {metric: task} ("forget": WMDP or its stand-in, "retain": MMLU or its
+    stand-in) through lm-eval; the same interface as evaluate.Evaluator: model -> {metric: accuracy}, with each
+    question's 1/0 in `items` when given. tasks: ChoiceTask, or the name of an lm-eval task (scale paper)."""
+
+    higher_is_better = True
+    kind = "accuracy"
+
+    def __init__(self, tasks: dict, tokenizer, folder, batch_size: int = 64, limits: dict | None = None):
+        self.tasks, self.tokenizer, self.folder = dict(tasks), tokenizer, Path(folder)
+        self.batch_size, self.limits = batch_size, dict(limits or {})
+        self._task_dicts = {}
+
+    def only(self, *names) -> "ChoiceEvaluator":
+        missing = set(names) - set(self.tasks)
+        if missing:
+            raise ValueError(f"ChoiceEvaluator has no task(s) {sorted(missing)}; it has {sorted(self.tasks)}")
+        return ChoiceEvaluator({n: self.tasks[n] for n in names}, self.tokenizer, self.folder, self.batch_size,
+                               {n: v for n, v in self.limits.items() if n in names})
+
+    def _task_dict(self, metric: str):
+        """lm-eval's task object for one metric, built once (its data are read once)."""
+        if metric not in self._task_dicts:
+            from lm_eval.tasks import TaskManager, get_task_dict
+            task = self.tasks[metric]
+            if isinstance(task, ChoiceTask):
+                write_task(task, self.folder)
+                manager, name = TaskManager(include_path=str(self.folder), include_defaults=False), task.name
+            else:
+                manager, name = TaskManager(), task
+            try:
+                self._task_dicts[metric] = get_task_dict([name], manager)
+            except Exception as err:  # noqa: BLE001 - a hub task without the hub fails in many ways
+                raise RuntimeError(f"lm-eval could not load the task {name!r} ({type(err).__name__}: {err}). The "
+                                   "WMDP and MMLU tasks download their data from the Hugging Face hub: scale "
+                                   "'paper' needs network access; scales 'smoke' and 'cpu' use local stand-ins.") from err
+            if not isinstance(task, ChoiceTask):
+                for t in _leaves(self._task_dicts[metric]):
+                    t.set_config(key="num_fewshot", value=HUB_TASKS.get(name, 0))
+        return self._task_dicts[metric]
+
+    @torch.no_grad()
+    def __call__(self, model, items: dict | None = None) -> dict:
+        import lm_eval.evaluator
+        from lm_eval.models.huggingface import HFLM
+        device = next(model.parameters()).device
+        was_training = model.training
+        model.eval()
+        lm = HFLM(pretrained=model, tokenizer=self.tokenizer, batch_size=self.batch_size, device=str(device))
+        out = {}
+        for metric in self.tasks:
+            res = lm_eval.evaluator.evaluate(lm, self._task_dict(metric), limit=self.limits.get(metric),
+                                             bootstrap_iters=0, log_samples=True, verbosity="ERROR")
+            right = [s["acc"] for samples in res["samples"].values() for s in sorted(samples, key=_doc_id)]
+            if not right:
+                raise ValueError(f"lm-eval graded no question of {metric!r}")
+            out[metric] = float(sum(right) / len(right))
+            if items is not None:
+                items[metric] = torch.tensor(right, dtype=torch.float32).numpy()
+        model.train(was_training)
+        return out
+
+
+def _doc_id(sample) -> int:
+    return sample["doc_id"]
+
+
+def _leaves(task_dict):
+    """The Task objects of an lm-eval task dict (groups such as mmlu nest their subjects)."""
+    for value in task_dict.values():
+        if isinstance(value, dict):
+            yield from _leaves(value)
+        else:
+            yield value
+
+
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # lm-eval tokenizes in threads; quiet the fork warning
