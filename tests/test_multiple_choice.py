@@ -19,9 +19,8 @@ def model_and_tokenizer():
 
 
 def _loglik(model, tok, context: str, continuation: str) -> float:
-    """log p(continuation | context), summed over the continuation's tokens (no BOS: the character tokenizer
-    adds no special tokens, and lm-eval adds none for it)."""
-    ctx = tok(context, add_special_tokens=False)["input_ids"]
+    """log p(continuation | <bos> context), summed over the continuation's tokens."""
+    ctx = [tok.bos_token_id] + tok(context, add_special_tokens=False)["input_ids"]
     cont = tok(continuation, add_special_tokens=False)["input_ids"]
     ids = torch.tensor([ctx + cont])
     with torch.no_grad():
@@ -39,8 +38,11 @@ def _by_hand(model, tok, rows, prefix=""):
 
 def test_lm_eval_picks_the_option_of_highest_log_likelihood(model_and_tokenizer, tmp_path):
     model, tok = model_and_tokenizer
-    fewshot = "\n".join(f"{r['question']}{r['choices'][r['answer']]}" for r in FEWSHOT[:2]) + "\n"
-    tasks = {"forget": ChoiceTask("mc_forget", ROWS), "retain": ChoiceTask("mc_retain", ROWS, FEWSHOT, 2)}
+    delimiter = tok.eos_token + tok.bos_token  # the training rows' boundary: "<eos><bos>"
+    fewshot = delimiter.join(f"{r['question']}{r['choices'][r['answer']]}" for r in FEWSHOT[:2]) + delimiter
+    bos = tok.bos_token  # every context starts with it, as the training rows do
+    tasks = {"forget": ChoiceTask("mc_forget", ROWS, prefix=bos),
+             "retain": ChoiceTask("mc_retain", ROWS, FEWSHOT, 2, fewshot_delimiter=delimiter, prefix=bos)}
     items = {}
     acc = ChoiceEvaluator(tasks, tok, tmp_path)(model, items)
     for metric, prefix in (("forget", ""), ("retain", fewshot)):

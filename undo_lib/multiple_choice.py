@@ -26,6 +26,8 @@ class ChoiceTask:
     rows: tuple
     fewshot_rows: tuple = ()
     num_fewshot: int = 0
+    fewshot_delimiter: str = "\n"  # between solved examples and before the question
+    prefix: str = ""  # before everything (lm-eval's `description`), e.g. the tokenizer's "<bos>"
 
     def __post_init__(self):
         for r in self.rows + self.fewshot_rows:
@@ -54,7 +56,9 @@ def write_task(task: ChoiceTask, folder) -> Path:
         lines += ["fewshot_split: fewshot", "fewshot_config:", "  sampler: first_n"]
     lines += ["test_split: test", "output_type: multiple_choice", 'doc_to_text: "{{question}}"',
               'doc_to_choice: "{{choices}}"', "doc_to_target: answer", 'target_delimiter: ""',
-              'fewshot_delimiter: "\\n"', f"num_fewshot: {task.num_fewshot}", "metric_list:", "  - metric: acc",
+              f"fewshot_delimiter: {json.dumps(task.fewshot_delimiter)}", f"num_fewshot: {task.num_fewshot}",
+              f"description: {json.dumps(task.prefix)}",
+              "metric_list:", "  - metric: acc",
               "    aggregation: mean", "    higher_is_better: true"]
     path = folder / f"{task.name}.yaml"
     path.write_text("\n".join(lines) + "\n")
