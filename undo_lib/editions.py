@@ -97,9 +97,14 @@ def _progress(output) -> bool:
     return "application/vnd.jupyter.widget-view+json" in output.get("data", {})
 
 
-def published_edition(nb, source: str):
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+
+
+def published_edition(nb, source: str, remark: str = ""):
     """A copy of the executed notebook `nb` with its progress bars dropped and a first cell naming `source` and
-    the run (papermill's parameters, start time and duration). Raises ValueError for a notebook never executed."""
+    the run (papermill's parameters, start time and duration), then `remark`. Raises ValueError for a notebook
+    never executed."""
     run = nb.get("metadata", {}).get("papermill", {})
     if not run.get("end_time"):
         raise ValueError(f"{source}: not an executed notebook (no papermill end time)")
@@ -112,14 +117,14 @@ def published_edition(nb, source: str):
             cell.outputs = [o for o in cell.outputs if not _progress(o)]
     params = ", ".join(f"{k}={v!r}" for k, v in run.get("parameters", {}).items())
     note = (f"*Executed copy, for reading without a run: `{source}` with {params}, started "
-            f"{run.get('start_time', '?')[:16].replace('T', ' ')} UTC, {run.get('duration', 0) / 60:.0f} min on "
-            f"2 CPU cores (cached stages read from the store are not retrained). Progress bars are dropped. Rerun it "
-            f"with `./run_all.sh`; the source notebook has no outputs.*")
+            f"{run.get('start_time', '?')[:16].replace('T', ' ')} UTC, {_duration(run.get('duration', 0))} on "
+            f"2 CPU cores (stages already in the store are read back, not retrained). {remark + ' ' if remark else ''}"
+            f"Progress bars are dropped. Rerun it with `./run_all.sh`; the source notebook has no outputs.*")
     out.cells.insert(0, nbformat.v4.new_markdown_cell(note, metadata={"tags": ["published"]}))
     return out
 
 
-def publish(executed_dir, out_dir, seed: int = 0) -> list[Path]:
+def publish(executed_dir, out_dir, seed: int = 0, remark: str = "") -> list[Path]:
     """Write the published edition of every executed notebook of `executed_dir` to `out_dir` as NN_name.ipynb:
     the copies NN_name-seed{seed}.ipynb of `./run_all.sh --seeds` where there are any, else NN_name.ipynb."""
     out_dir, written = Path(out_dir), []
@@ -129,7 +134,7 @@ def publish(executed_dir, out_dir, seed: int = 0) -> list[Path]:
         name = path.stem.removesuffix(f"-seed{seed}")
         nb = nbformat.read(path, as_version=4)
         out_dir.mkdir(parents=True, exist_ok=True)
-        nbformat.write(published_edition(nb, f"notebooks/{name}.ipynb"), out_dir / f"{name}.ipynb")
+        nbformat.write(published_edition(nb, f"notebooks/{name}.ipynb", remark), out_dir / f"{name}.ipynb")
         written.append(out_dir / f"{name}.ipynb")
     if not written:
         raise ValueError(f"no executed numbered notebooks in {executed_dir}")
@@ -138,11 +143,12 @@ def publish(executed_dir, out_dir, seed: int = 0) -> list[Path]:
 
 if __name__ == "__main__":
     args = sys.argv[1:]
-    if len(args) == 3 and args[0] == "--published":
-        print(f"published edition: {', '.join(str(p) for p in publish(args[1], args[2]))}")
+    if len(args) in (3, 4) and args[0] == "--published":
+        written = publish(args[1], args[2], remark=args[3] if len(args) == 4 else "")
+        print(f"published edition: {', '.join(str(p) for p in written)}")
     elif len(args) == 2:
         paths = build(args[0], args[1])
         print(f"student edition and answer key: {', '.join(str(p) for p in paths)}")
     else:
         sys.exit("usage: python -m undo_lib.editions <notebooks dir> <output dir>\n"
-                 "       python -m undo_lib.editions --published <executed notebooks dir> <output dir>")
+                 "       python -m undo_lib.editions --published <executed notebooks dir> <output dir> [remark]")
