@@ -221,3 +221,21 @@ def test_summary_pools_each_claim_over_seeds_from_the_recorded_draws(tmp_path):
     assert len(pd.read_csv(tmp_path / claims.DRAWS_CSV)) == 3000
     text = claims.markdown(tmp_path, "cpu")
     assert "| C1 | arithmetic | 3 | 2 / 0 / 1 |" in text and "Per seed:" in text
+
+
+def test_verdict_grid_between_its_markers_and_the_readmes_is_its_tables(tmp_path):
+    import re
+    from undo_lib import repo_path
+    claims.record(tmp_path, "C2", "language", "cpu", 0, False, "U&D 3.1 vs Unlearn 3.4")
+    readme = tmp_path / "README.md"
+    start = claims.VERDICTS_START.format(path="results/x")
+    readme.write_text(f"intro\n{start}\nold\n{claims.VERDICTS_END}\nrest\n")
+    assert claims.update_verdicts(readme, tmp_path, "results/x", "cpu")
+    text = readme.read_text()
+    assert "old" not in text and "| C2: Unlearn-and-Distill" in text and "| **inconclusive**, no interval |" in text
+    assert not claims.update_verdicts(readme, tmp_path, "results/y", "cpu")
+    # the committed README's grid is what its tables give (no number typed in)
+    committed = repo_path("README.md").read_text()
+    path = re.search(r"<!-- verdicts: generated from (\S+)/claims.csv -->", committed).group(1)
+    grid = committed.split(claims.VERDICTS_START.format(path=path))[1].split(claims.VERDICTS_END)[0].strip()
+    assert grid == claims.verdict_grid(repo_path(path), "cpu")

@@ -6,6 +6,7 @@ decides its verdict: holds, fails or inconclusive. `record` writes one row per (
 <results_dir>/claims.csv, replacing an earlier row with the same keys, and the interval's bootstrap replicates
 into claims_draws.csv; `summary` pools each claim over seeds from them (holds on k of n, pooled interval).
 """
+import os
 from pathlib import Path
 
 import numpy as np
@@ -434,6 +435,40 @@ def markdown(results_dir, scale: str | None = None) -> str:
 
 
 README_START, README_END = "<!-- claims table: generated from results/{scale}/claims.csv -->", "<!-- end of claims table -->"
+VERDICTS_START, VERDICTS_END = "<!-- verdicts: generated from {path}/claims.csv -->", "<!-- end of verdicts -->"
+CLAIM_TITLES = {
+    "C1": "an oracle-matched reference relearns faster than a random student (Fig 2)",
+    "C2": "Unlearn-and-Distill relearns more slowly than Unlearn, for GradDiff, MaxEnt and RMU (Fig 4)",
+    "C3": "UNDO's robustness and compute both rise with α (Fig 5)",
+    "C4": "α moves robustness more than β (Fig 6)",
+    "C5": "after a long attack no other method dominates UNDO's frontier (Fig 7)"}
+
+
+def verdict_grid(results_dir, scale: str) -> str:
+    """The README's first table: a row per claim, a column per setting, each cell the pooled verdict over the
+    seeds of claims.csv with its mean margin and 95% interval (`summary`)."""
+    s = summary(results_dir, scale)
+    if s.empty:
+        raise ValueError(f"no claims for scale {scale!r} in {results_dir}/claims.csv")
+    settings = sorted(s.setting.unique())
+    lines = [f"| claim (paper) | {' | '.join(settings)} |", "|---|" + "---|" * len(settings)]
+    for claim, g in s.groupby("claim"):
+        cells = {r.setting: (r.verdict if r.verdict == "holds" else f"**{r.verdict}**") + ", "
+                 + _margin(r.effect, r.ci_low, r.ci_high) for r in g.itertuples()}
+        lines.append(f"| {claim}: {CLAIM_TITLES.get(claim, '')} | {' | '.join(cells.get(x, '–') for x in settings)} |")
+    return "\n".join(lines)
+
+
+def update_verdicts(readme, results_dir, path: str, scale: str) -> bool:
+    """Replace the verdict grid between the README's markers for `path` (as written in the marker, e.g.
+    results/cpu) with the one from `results_dir`. Returns whether the README had the markers."""
+    readme, start = Path(readme), VERDICTS_START.format(path=path)
+    text = readme.read_text()
+    if start not in text or VERDICTS_END not in text:
+        return False
+    head, rest = text.split(start, 1)
+    readme.write_text(f"{head}{start}\n{verdict_grid(results_dir, scale)}\n{VERDICTS_END}{rest.split(VERDICTS_END, 1)[1]}")
+    return True
 
 
 def update_readme(readme, results_dir, scale: str) -> bool:
@@ -458,6 +493,9 @@ def main(argv=None):
     scale = args[0] if args else "cpu"
     default = repo_path("results", scale)
     results_dir = Path(args[1]).resolve() if len(args) > 1 else default
+    relative = os.path.relpath(results_dir, repo_path())
+    grid = update_verdicts(repo_path("README.md"), results_dir, relative, scale)
+    print(f"README verdict grid {'updated' if grid else 'reads another folder; left alone'} from {relative}")
     if results_dir != default:
         print(markdown(results_dir, scale))
         print(f"claims of {results_dir}; the README's table reads {default} only and was left alone")

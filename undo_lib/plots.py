@@ -295,7 +295,8 @@ def fig7(points, setting, figures_dir, seed: int = 0):
             ax.scatter(g.retain[capped], g.forget[capped], s=30, facecolors="none", edgecolors=color(method),
                        label=f"{display_name(method)}, stopped at the cap" if capped.any() else None)
             front = pareto_front(g, higher_is_better)
-            ax.plot(front.retain, front.forget, "-o", ms=3, lw=2.5 if method == "undo" else 1, color=color(method),
+            undo = method == "undo"  # bold, with markers that show even when its frontier is one point
+            ax.plot(front.retain, front.forget, "-o", ms=6 if undo else 3, lw=2.5 if undo else 1, color=color(method),
                     label=display_name(method))
         _zoom(ax, methods)
         for r in sub[sub.method == "data_filtering"].itertuples():
