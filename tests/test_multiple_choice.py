@@ -70,3 +70,21 @@ def test_a_hub_task_fails_at_once_with_a_clear_message_offline(model_and_tokeniz
     model, tok = model_and_tokenizer
     with pytest.raises(RuntimeError, match="needs network access"):
         ChoiceEvaluator({"forget": "wmdp_bio"}, tok, tmp_path)(model)
+
+
+def test_the_batched_engine_picks_what_lm_eval_picks_question_by_question(model_and_tokenizer, tmp_path):
+    from undo_lib.data import arithmetic, choices
+    model, tok = model_and_tokenizer
+    bos, delimiter = tok.bos_token, tok.eos_token + tok.bos_token
+    tasks = {"forget": ChoiceTask("st_forget", choices.questions(arithmetic.FORGET_OPS, "test", 42)[:60], prefix=bos),
+             "retain": ChoiceTask("st_retain", ROWS, FEWSHOT, 3, fewshot_delimiter=delimiter, prefix=bos)}
+    slow, fast = {}, {}
+    acc = ChoiceEvaluator(tasks, tok, tmp_path)(model, slow)
+    assert ChoiceEvaluator(tasks, tok, tmp_path, engine="batched")(model, fast) == acc
+    for metric in tasks:
+        assert fast[metric].tolist() == slow[metric].tolist()
+    assert 0 < fast["forget"].sum() < 60
+    with pytest.raises(ValueError, match="engine"):
+        ChoiceEvaluator(tasks, tok, tmp_path, engine="fast")
+    with pytest.raises(ValueError, match="local ChoiceTasks only"):
+        ChoiceEvaluator({"forget": "wmdp_bio"}, tok, tmp_path, engine="batched")

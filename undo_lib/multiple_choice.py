@@ -65,17 +65,60 @@ def write_task(task: ChoiceTask, folder) -> Path:
     return path
 
 
+def context(task: ChoiceTask, question: str) -> str:
+    """The text before an option, as lm-eval builds it: prefix, the first `num_fewshot` solved examples and the
+    question, joined by the few-shot delimiter."""
+    shots = [r["question"] + r["choices"][r["answer"]] for r in task.fewshot_rows[: task.num_fewshot]]
+    return task.prefix + "".join(shot + task.fewshot_delimiter for shot in shots) + question
+
+
+@torch.no_grad()
+def picks_right(model, tokenizer, task: ChoiceTask, chunk: int = 1024) -> torch.Tensor:
+    """[N] 1/0: whether the option of highest log-likelihood (summed over its tokens, after `context`) is the
+    answer, for every row of `task`, in batched forward passes: lm-eval's `acc`, computed in one go."""
+    from .models import forward
+    device = next(model.parameters()).device
+    seqs, starts = [], []
+    for r in task.rows:
+        ctx = tokenizer(context(task, r["question"]), add_special_tokens=False)["input_ids"]
+        for choice in r["choices"]:
+            seqs.append(ctx + tokenizer(choice, add_special_tokens=False)["input_ids"])
+            starts.append(len(ctx))
+    width = max(map(len, seqs))
+    ids = torch.full((len(seqs), width), tokenizer.pad_token_id)
+    target = torch.zeros((len(seqs), width), dtype=torch.bool)  # the positions of an option's tokens
+    for k, (seq, start) in enumerate(zip(seqs, starts)):
+        ids[k, : len(seq)] = torch.tensor(seq)
+        target[k, start: len(seq)] = True
+    scores = []
+    for lo in range(0, len(seqs), chunk):
+        x, m = ids[lo: lo + chunk].to(device), target[lo: lo + chunk].to(device)
+        logp = torch.log_softmax(forward(model, x, (x != tokenizer.pad_token_id).long()).logits[:, :-1], -1)
+        token = logp.gather(-1, x[:, 1:, None]).squeeze(-1)  # log p of each next token
+        scores.append((token * m[:, 1:]).sum(-1).cpu())
+    scores = torch.cat(scores).view(len(task.rows), -1)
+    return (scores.argmax(-1) == torch.tensor([r["answer"] for r in task.rows])).float()
+
+
 class ChoiceEvaluator:
     """Grades a model's accuracy on {metric: task} ("forget": WMDP or its stand-in, "retain": MMLU or its
-    stand-in) through lm-eval; the same interface as evaluate.Evaluator: model -> {metric: accuracy}, with each
-    question's 1/0 in `items` when given. tasks: ChoiceTask, or the name of an lm-eval task (scale paper)."""
+    stand-in); the same interface as evaluate.Evaluator: model -> {metric: accuracy}, with each question's 1/0 in
+    `items` when given. tasks: ChoiceTask, or the name of an lm-eval task (scale paper). engine "lm-eval" runs
+    lm-eval-harness; "batched" computes the same picks (`picks_right`, tested equal question by question) in a
+    few large forward passes (1.5-3x faster on 2 cores, measured on the cpu stand-in), for the many gradings of a
+    relearning attack's curves."""
 
     higher_is_better = True
     kind = "accuracy"
 
-    def __init__(self, tasks: dict, tokenizer, folder, batch_size: int = 64, limits: dict | None = None):
+    def __init__(self, tasks: dict, tokenizer, folder, batch_size: int = 64, limits: dict | None = None,
+                 engine: str = "lm-eval"):
+        if engine not in ("lm-eval", "batched"):
+            raise ValueError(f"ChoiceEvaluator engine must be 'lm-eval' or 'batched', got {engine!r}")
+        if engine == "batched" and not all(isinstance(t, ChoiceTask) for t in tasks.values()):
+            raise ValueError("the batched engine grades local ChoiceTasks only; lm-eval's own tasks need 'lm-eval'")
         self.tasks, self.tokenizer, self.folder = dict(tasks), tokenizer, Path(folder)
-        self.batch_size, self.limits = batch_size, dict(limits or {})
+        self.batch_size, self.limits, self.engine = batch_size, dict(limits or {}), engine
         self._task_dicts = {}
 
     def only(self, *names) -> "ChoiceEvaluator":
@@ -83,7 +126,7 @@ class ChoiceEvaluator:
         if missing:
             raise ValueError(f"ChoiceEvaluator has no task(s) {sorted(missing)}; it has {sorted(self.tasks)}")
         return ChoiceEvaluator({n: self.tasks[n] for n in names}, self.tokenizer, self.folder, self.batch_size,
-                               {n: v for n, v in self.limits.items() if n in names})
+                               {n: v for n, v in self.limits.items() if n in names}, self.engine)
 
     def _task_dict(self, metric: str):
         """lm-eval's task object for one metric, built once (its data are read once)."""
@@ -108,17 +151,11 @@ class ChoiceEvaluator:
 
     @torch.no_grad()
     def __call__(self, model, items: dict | None = None) -> dict:
-        import lm_eval.evaluator
-        from lm_eval.models.huggingface import HFLM
-        device = next(model.parameters()).device
         was_training = model.training
         model.eval()
-        lm = HFLM(pretrained=model, tokenizer=self.tokenizer, batch_size=self.batch_size, device=str(device))
         out = {}
         for metric in self.tasks:
-            res = lm_eval.evaluator.evaluate(lm, self._task_dict(metric), limit=self.limits.get(metric),
-                                             bootstrap_iters=0, log_samples=True, verbosity="ERROR")
-            right = [s["acc"] for samples in res["samples"].values() for s in sorted(samples, key=_doc_id)]
+            right = self._right(model, metric)
             if not right:
                 raise ValueError(f"lm-eval graded no question of {metric!r}")
             out[metric] = float(sum(right) / len(right))
@@ -126,6 +163,18 @@ class ChoiceEvaluator:
                 items[metric] = torch.tensor(right, dtype=torch.float32).numpy()
         model.train(was_training)
         return out
+
+    def _right(self, model, metric: str) -> list:
+        """Each graded question's 1/0, in the task's order."""
+        if self.engine == "batched":
+            return picks_right(model, self.tokenizer, self.tasks[metric], self.batch_size * 16).tolist()
+        import lm_eval.evaluator
+        from lm_eval.models.huggingface import HFLM
+        device = next(model.parameters()).device
+        lm = HFLM(pretrained=model, tokenizer=self.tokenizer, batch_size=self.batch_size, device=str(device))
+        res = lm_eval.evaluator.evaluate(lm, self._task_dict(metric), limit=self.limits.get(metric),
+                                         bootstrap_iters=0, log_samples=True, verbosity="ERROR")
+        return [s["acc"] for samples in res["samples"].values() for s in sorted(samples, key=_doc_id)]
 
 
 def _doc_id(sample) -> int:
