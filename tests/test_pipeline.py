@@ -128,3 +128,27 @@ def test_store_keys_do_not_depend_on_compiling(tmp_path, monkeypatch):
     assert keys["0"] == keys["1"]
     assert "compile" not in json.dumps(config).lower()
 
+
+
+def test_table12_adversaries_relearn_on_their_data_after_their_damage(tmp_path):
+    """The stand-in's adversaries: a plain attack keeps its store key; a long one trains on 4x longer rows; an "sp-"
+    one grades, at step 0, the shrunk model (alpha 0.05), not the stored one."""
+    import copy
+    from undo_lib.noise import shrink_perturb
+    from undo_lib.wmdp import ADVERSARIES
+    reference = Experiment("smoke", "arithmetic", 0, store_root=tmp_path).pretrain("reference")
+    exp = Experiment("smoke", "wmdp", 0, store_root=tmp_path)
+    by_name = {a.name: a for a in ADVERSARIES}
+    picked = [by_name[n] for n in ("forget/retain-qa", "forget/retain-long", "sp-forget/retain-qa")]
+    specs = exp.adversary_specs({"Reference": reference}, picked)
+    plain, long, damaged = (specs[a.name]["Reference"] for a in picked)
+    assert plain.shrink_perturb is None and "shrink_perturb" not in plain.config()
+    assert long.mixture_spec["seq_len"] == 4 * exp.preset.seq_len and long.mixture == "forget/retain"
+    assert damaged.config()["shrink_perturb"] == {"alpha": 0.05, "beta": 0.0, "seed": 0}
+    assert damaged.key != plain.key and damaged.mixture_spec == plain.mixture_spec
+    attacks = exp.train(specs, "adversaries")
+    start = {n: a["Reference"].metrics.query("step == 0 and metric == 'forget'").value.iloc[0]
+             for n, a in attacks.items()}
+    shrunk = shrink_perturb(copy.deepcopy(reference.model()), 0.05, 0.0, 0)
+    assert start["sp-forget/retain-qa"] == pytest.approx(exp.evaluator(shrunk)["forget"])
+    assert start["forget/retain-qa"] == pytest.approx(exp.evaluator(reference.model())["forget"])

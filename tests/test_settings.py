@@ -72,3 +72,26 @@ def test_the_attack_trains_on_no_graded_fact_and_the_splits_are_disjoint():
     lang = make_setting(preset("smoke", "language"))
     val, test = lang.validation.sets["retain"]["input_ids"], lang.evaluator.sets["retain"]["input_ids"]
     assert not {tuple(r.tolist()) for r in val} & {tuple(r.tolist()) for r in test}
+
+
+def test_wmdp_stand_in_grades_multiple_choice_and_has_table12s_mixtures():
+    import torch
+    from undo_lib.models import MODEL_PRESETS, build_model
+    from undo_lib.scales import check_params, preset
+    from undo_lib.settings import make_setting
+    from undo_lib.wmdp import DATASET_NAMES
+    assert check_params("smoke", 0, "both") == ["arithmetic", "language"]  # the stand-in is asked for by name
+    s = make_setting(preset("smoke", "wmdp"))
+    assert s.chance == 0.25 and s.higher_is_better
+    for name in DATASET_NAMES.values():
+        batch = s.mixture(name, 4 * s.preset.seq_len).batch(0, 8, 0)
+        assert batch["input_ids"].shape == (8, 4 * s.preset.seq_len)
+    text = s.tokenizer.decode(s.mixture("forget/retain-qa").batch(0, 8, 0)["input_ids"][0])
+    assert "Question: What is" in text
+    model = build_model(MODEL_PRESETS[s.preset.model], len(s.tokenizer), 0, s.tokenizer)
+    items = {}
+    grades = s.evaluator(model, items)
+    assert set(grades) == {"retain", "forget"} and all(0 <= v <= 1 for v in grades.values())
+    assert len(items["forget"]) == len(s.evaluator.tasks["forget"].rows) > 100
+    with pytest.raises(ValueError, match="no 'wmdp' preset at scale 'paper'"):
+        preset("paper", "wmdp")

@@ -138,8 +138,9 @@ def relearn_attack(models: dict, batches, evaluator, cfg: AttackCfg, batched: bo
     step 0 (default `evaluator`); `items`, when given, is filled with {label: {(lr, step, metric): scores [N]}}.
 
     batched=None picks the batched sweep on a GPU and the sequential one on a CPU, where vmap over a small model
-    is slower than K plain runs (benchmarks/bench.py measures both)."""
-    batched = torch.cuda.is_available() if batched is None else batched
+    is slower than K plain runs (benchmarks/bench.py measures both), and on an evaluator that cannot grade the K
+    stacked models at once (multiple_choice.ChoiceEvaluator)."""
+    batched = torch.cuda.is_available() and hasattr(evaluator, "grade") if batched is None else batched
     sweep = relearn_sweep_batched if batched else relearn_sweep_sequential
     frames = [sweep(m, batches, evaluator, cfg, desc=f"relearn {label}", later=later,
                     items=items.setdefault(label, {}) if items is not None else None).assign(model=label)

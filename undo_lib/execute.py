@@ -159,12 +159,17 @@ def attack_stage(spec: AttackSpec, setting, store: Store, label: str = "", batch
 
 
 def _attack(spec: AttackSpec, config: dict, setting, store: Store, label: str, batched) -> Artifact:
-    cfg, mixture = spec.attack, setting.mixture("attack")
+    cfg, mixture = spec.attack, setting.mixture(spec.mixture, spec.mixture_spec["seq_len"])
+    if mixture.describe() != spec.mixture_spec:  # what is trained on is what the key says
+        raise ValueError(f"{spec.describe()}: the {setting.name} mixture {spec.mixture!r} is not the one its spec records")
     data_seed = stable_seed("relearn", spec.base["seed"])
     store.begin("relearn", config)
     later = setting.evaluator.only(*spec.graded_after_start) if spec.graded_after_start else None
     items, label = {}, label or spec.describe()
-    curves = relearn_attack({label: _stored(store, spec.target).model()},
+    model = _stored(store, spec.target).model()
+    if spec.shrink_perturb is not None:  # the adversary damages the model first (Table 12's "sp-" adversaries)
+        model = shrink_perturb(model, *spec.shrink_perturb)
+    curves = relearn_attack({label: model},
                             lambda s: mixture.batch(s, cfg.batch_size, data_seed), setting.evaluator, cfg,
                             batched=batched, later=later, items=items)
     return store.finish("relearn", config, metrics=curves.drop(columns="model"), items=items[label])

@@ -254,19 +254,35 @@ class Experiment:
         return p.pretrain.steps * p.pretrain.rows_per_step / p.distill_after_unlearning.rows_per_step
 
     # ---- the relearning attack ----------------------------------------------------------------------------------
-    def attack_specs(self, models, forget_only: bool = True):
+    def attack_specs(self, models, forget_only: bool = True, mixture: dict | None = None,
+                     shrink_perturb: tuple | None = None):
         """An AttackSpec per Artifact of `models` (an Artifact or a nested dict of them), in the same shape.
 
         forget_only (default): grade retain at step 0 only and forget throughout, half the grading; every figure
         reads only forget during the attack. False grades both throughout, as the paper's Table 4 runs did. An
-        attack stored with both metrics throughout serves a forget_only request too."""
+        attack stored with both metrics throughout serves a forget_only request too. mixture (a Mixture's
+        description; default the setting's "attack") and shrink_perturb: an adversary's (adversary_specs)."""
         if isinstance(models, dict):
-            return {k: self.attack_specs(v, forget_only) for k, v in models.items()}
+            return {k: self.attack_specs(v, forget_only, mixture, shrink_perturb) for k, v in models.items()}
         full = AttackSpec(base=self.base, target=models, attack=self.preset.attack,
-                          mixture_spec=self.setting.mixture("attack").describe())
+                          mixture_spec=mixture or self.setting.mixture("attack").describe(),
+                          shrink_perturb=shrink_perturb)
         if forget_only and not self.store.find("relearn", full.config()):
             return replace(full, graded_after_start=("forget",))
         return full
+
+    def adversary_specs(self, models, adversaries=None, forget_only: bool = True) -> dict:
+        """Section 6's adversaries (wmdp.ADVERSARIES, Table 12, or those given): {adversary name: attack_specs of
+        `models`}, each on its dataset's mixture, in rows 4x longer for a "long" one, the model shrunk first
+        (alpha 0.05) for an "sp-" one. The setting must have Table 12's mixtures (the WMDP stand-in does)."""
+        from .wmdp import ADVERSARIES, DATASET_NAMES, LONG_FACTOR, SHRINK_PERTURB_ALPHA, SHRINK_PERTURB_BETA
+        out = {}
+        for adversary in adversaries or ADVERSARIES:
+            seq_len = self.preset.seq_len * (LONG_FACTOR if adversary.long else 1)
+            mixture = self.setting.mixture(DATASET_NAMES[adversary.dataset], seq_len).describe()
+            damage = (SHRINK_PERTURB_ALPHA, SHRINK_PERTURB_BETA, self.seed) if adversary.shrink_perturb else None
+            out[adversary.name] = self.attack_specs(models, forget_only, mixture, damage)
+        return out
 
     def relearn(self, models: dict, forget_only: bool = True) -> pd.DataFrame:
         """Relearning attack on every {label: Artifact}, or {method: {label: Artifact}}; tidy (model, lr, step,

@@ -5,7 +5,7 @@ gpu: one GPU, a middle ground.           paper: the paper's Tables 2-4 (Gemma-2-
 At smoke/cpu/gpu the data are the embedded offline corpora with a character tokenizer; see undo_lib/data.
 """
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from .attack import AttackCfg
@@ -14,6 +14,7 @@ from .train import TrainCfg
 
 SCALES = ("smoke", "cpu", "gpu", "paper")
 SETTINGS = tuple(SETTING_CLASSES)
+BOTH = ("arithmetic", "language")  # what setting="both" runs: the paper's two synthetic settings (Sections 3-6)
 PAPER_RELEARN_LRS = (1e-3, 7e-4, 4e-4, 1e-4, 7e-5, 5e-5, 1e-5, 7e-6, 4e-6, 1e-6)  # Table 4
 
 
@@ -233,6 +234,11 @@ PRESETS = {
 }
 
 
+# Section 6's offline stand-in: the arithmetic presets (its "pretrained model" is the arithmetic reference).
+for _scale in ("smoke", "cpu"):
+    PRESETS[(_scale, "wmdp")] = replace(PRESETS[(_scale, "arithmetic")], setting="wmdp")
+
+
 def check_params(scale, seed, setting) -> list[str]:
     """Validate a notebook's parameters before any compute; return the settings to run.
 
@@ -243,7 +249,7 @@ def check_params(scale, seed, setting) -> list[str]:
         raise ValueError(f"parameter 'seed' must be a non-negative integer, got {seed!r}")
     if setting not in SETTINGS + ("both",):
         raise ValueError(f"parameter 'setting' must be one of {SETTINGS + ('both',)}, got {setting!r}")
-    return list(SETTINGS) if setting == "both" else [setting]
+    return list(BOTH) if setting == "both" else [setting]
 
 
 def check_flag(name: str, value) -> bool:
@@ -279,4 +285,8 @@ def preset(scale: str, setting: str) -> Preset:
     check_params(scale, 0, setting)
     if setting == "both":
         raise ValueError("preset() needs one setting: 'arithmetic' or 'language'")
+    if (scale, setting) not in PRESETS:
+        have = sorted(s for sc, s in PRESETS if sc == scale)
+        raise ValueError(f"no {setting!r} preset at scale {scale!r} (it has {have}); Section 6's stand-in runs at "
+                         "smoke and cpu, and the real WMDP setting (Gemma-2-2B from the hub) is not built yet")
     return PRESETS[(scale, setting)]

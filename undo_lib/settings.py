@@ -9,11 +9,12 @@ its plots. Nothing outside this module tests a setting by its name; code asks th
     language:   forget Korean, keep English; graded by cross-entropy on held-out text (lower is better).
 """
 import math
+import tempfile
 from functools import cached_property
 
 import torch
 
-from .data import arithmetic, language
+from .data import arithmetic, choices, language
 from .data.mixture import Mixture, documents_stream, problems_stream, text_stream
 from .data.tokenizer import embedded_tokenizer, hub_tokenizer
 from .evaluate import Evaluator, answer_batch
@@ -68,12 +69,13 @@ class Setting:
         """{mixture name: [(stream, weight), ...]}: reference, oracle, attack and unlearn (forget stream first)."""
         raise NotImplementedError
 
-    def mixture(self, name: str) -> Mixture:
+    def mixture(self, name: str, seq_len: int | None = None) -> Mixture:
+        """The named mixture in rows of `seq_len` tokens (default: the preset's)."""
         parts = self.mixture_parts()
         if name not in parts:
             raise ValueError(f"the {self.name} setting has no mixture {name!r}; it has {sorted(parts)}")
         streams = [(self.streams[s], w) for s, w in parts[name]]
-        return Mixture(f"{self.name}/{name}", streams, self.preset.seq_len)
+        return Mixture(f"{self.name}/{name}", streams, seq_len or self.preset.seq_len)
 
     @cached_property
     def evaluator(self) -> Evaluator:
@@ -185,7 +187,52 @@ class Language(Setting):
         return math.log(len(self.tokenizer))
 
 
-SETTINGS = {cls.name: cls for cls in (Arithmetic, Language)}
+class WmdpStandIn(Arithmetic):
+    """Section 6's offline stand-in (scales smoke and cpu): arithmetic as multiple choice. The forget grade (WMDP's
+    place) asks the split's mul/div equations, the retain grade (MMLU's) its add/sub ones, four options each, scored
+    as lm-eval scores a multiple-choice task (multiple_choice.ChoiceEvaluator; zero-shot, see data/choices.py).
+    Relearning data come in Table 12's three formats (wmdp.DATASETS): equations, question-answer pairs, and
+    English text with question-answer pairs; the "pretrained model" is the arithmetic reference."""
+    name = "wmdp"
+    forget_label, retain_label = "mul/div questions", "add/sub questions"
+    panel_order = 2
+
+    @cached_property
+    def streams(self) -> dict:
+        """The arithmetic streams, plus question-answer forms of the forget attack facts and of the retain facts."""
+        p, out = self.preset, dict(super().streams)
+        for name, ops, split in (("forget_qa", arithmetic.FORGET_OPS, "attack"),
+                                 ("retain_qa", arithmetic.RETAIN_OPS, "train")):
+            out[name] = problems_stream(name, choices.qa_problems(ops, p.n_train_problems, split, DATA_SEED),
+                                        self.tokenizer)
+        return out
+
+    def mixture_parts(self) -> dict:
+        """The arithmetic mixtures, plus one per relearning dataset of Table 12 (wmdp.DATASETS): "forget/retain"
+        (mul/div of the attack facts and add/sub equations, 1:1), "forget/retain-qa" (the same as questions and
+        answers) and "wiki-qa" (English text, forget and retain questions, 2:1:1)."""
+        from .wmdp import DATASET_NAMES, DATASETS
+        streams = {"forget": "mul_div_attack", "retain": "add_sub", "forget_qa": "forget_qa",
+                   "retain_qa": "retain_qa", "wiki": "english"}
+        return {**super().mixture_parts(),
+                **{DATASET_NAMES[k]: [(streams[part], w) for part, w in parts] for k, parts in DATASETS.items()}}
+
+    def graded(self, split: str) -> "ChoiceEvaluator":
+        from .multiple_choice import ChoiceEvaluator, ChoiceTask
+        if split not in ("validation", "test"):
+            raise ValueError(f"split must be 'validation' or 'test', got {split!r}")
+        bos = self.tokenizer.bos_token
+        tasks = {metric: ChoiceTask(f"standin_{metric}_{split}", choices.questions(ops, split, DATA_SEED), prefix=bos)
+                 for metric, ops in (("retain", arithmetic.RETAIN_OPS), ("forget", arithmetic.FORGET_OPS))}
+        return ChoiceEvaluator(tasks, self.tokenizer, tempfile.mkdtemp(prefix="undo-choice-"), engine="batched")
+
+    @property
+    def chance(self) -> float:
+        """One of four options at random."""
+        return 0.25
+
+
+SETTINGS = {cls.name: cls for cls in (Arithmetic, Language, WmdpStandIn)}
 
 
 def make_setting(preset) -> Setting:

@@ -187,23 +187,38 @@ class StageSpec:
 
 @dataclass(frozen=True, kw_only=True)
 class AttackSpec:
-    """The relearning attack on a stored model: `attack` (AttackCfg) on the setting's attack mixture.
-    graded_after_start: the only metrics graded after step 0 (None: all)."""
+    """The relearning attack on a stored model: `attack` (AttackCfg) on the mixture `mixture_spec` describes (the
+    setting's "attack" mixture, or one of an adversary's, Table 12). graded_after_start: the only metrics graded
+    after step 0 (None: all). shrink_perturb: (alpha, beta, seed) applied to the model before relearning (an
+    adversary of Table 12), or None."""
     base: dict
     target: Artifact
     attack: AttackCfg
     mixture_spec: dict
     graded_after_start: tuple | None = None
+    shrink_perturb: tuple | None = None
     kind = "relearn"
 
     def __post_init__(self):
         _artifact(self.target, "target")
+        if self.shrink_perturb is not None:
+            alpha, beta, _seed = self.shrink_perturb
+            if not 0 <= alpha <= 1 or beta < 0:
+                raise ValueError(f"AttackSpec.shrink_perturb needs 0 <= alpha <= 1 and beta >= 0, got {self.shrink_perturb}")
+
+    @property
+    def mixture(self) -> str:
+        """The mixture's name within its setting (e.g. "attack", "forget/retain-qa")."""
+        return self.mixture_spec["name"].split("/", 1)[1]
 
     def config(self) -> dict:
         config = {"kind": "relearn", "base": self.base, "target": self.target.key, "attack": asdict(self.attack),
                   "mixture": self.mixture_spec}
         if self.graded_after_start is not None:
             config["graded_after_start"] = list(self.graded_after_start)
+        if self.shrink_perturb is not None:  # absent otherwise: the keys of plain attacks stay what they were
+            alpha, beta, seed = self.shrink_perturb
+            config["shrink_perturb"] = {"alpha": float(alpha), "beta": float(beta), "seed": int(seed)}
         return config
 
     @property

@@ -32,8 +32,11 @@ class Adversary:
 DATASETS = {1: (("forget", 0.5), ("retain", 0.5)),                       # "forget/retain"
             2: (("forget_qa", 0.5), ("retain_qa", 0.5)),                 # "forget/retain-qa"
             3: (("wiki", 0.5), ("forget_qa", 0.25), ("retain_qa", 0.25))}  # "wiki-qa"
+DATASET_NAMES = {1: "forget/retain", 2: "forget/retain-qa", 3: "wiki-qa"}  # the mixtures' names in a Setting
 SEQ_LEN = {"standard": 256, "long": 1024}
+LONG_FACTOR = SEQ_LEN["long"] // SEQ_LEN["standard"]  # at the laptop scales: 4 x the preset's rows
 SHRINK_PERTURB_ALPHA = 0.05
+SHRINK_PERTURB_BETA = 0.0  # "as formulated in the UNDO method": Section 6's UNDO is shrink-only (beta 0)
 
 # Table 12 lists eight rows under a caption that counts seven; all eight are kept (the text says "seven
 # configurations" and "6 adversary configurations" in two places, so the table is the one source used).
