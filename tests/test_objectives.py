@@ -308,3 +308,24 @@ def test_simnpo_matches_brute_force():
 def test_npo_needs_the_frozen_models_logits_and_simnpo_does_not():
     assert make_objective("npo", beta=0.1).teacher == "logits"
     assert make_objective("simnpo").teacher is None
+
+
+def test_max_ent_kl_matches_brute_force_and_is_zero_on_retain_at_the_start():
+    from undo_lib.objectives import max_ent_kl
+    ids, mask, logits, _ = _batch()
+    teacher = logits + torch.randn(logits.shape, generator=torch.Generator().manual_seed(5))
+    batch = {"input_ids": ids, "attention_mask": mask, "forget": FORGET, "teacher_logits": teacher}
+    V = logits.shape[-1]
+    forget, retain = _pairs(mask, [0, 2]), _pairs(mask, [1])
+    uniform = 0.0
+    for b, t in forget:
+        p = torch.softmax(logits[b, t].double(), -1)
+        uniform += sum((1 / V) * math.log((1 / V) / p[v].item()) for v in range(V))
+    held = 0.0
+    for b, t in retain:
+        q, p = torch.softmax(teacher[b, t].double(), -1), torch.softmax(logits[b, t].double(), -1)
+        held += sum(q[v].item() * math.log(q[v].item() / p[v].item()) for v in range(V))
+    want = uniform / len(forget) + 0.5 * held / len(retain)
+    assert abs(max_ent_kl(SimpleNamespace(logits=logits), batch, alpha=0.5).item() - want) < 1e-4
+    same = {**batch, "teacher_logits": logits}  # the model is still its frozen start: only the forget term is left
+    assert abs(max_ent_kl(SimpleNamespace(logits=logits), same).item() - uniform / len(forget)) < 1e-4

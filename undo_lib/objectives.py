@@ -95,6 +95,18 @@ def _kl(target_logits, student_logits) -> torch.Tensor:
     return (target.exp() * (target - F.log_softmax(student_logits.float(), dim=-1))).sum(-1)
 
 
+def max_ent_kl(outputs, batch, alpha: float = 1.0) -> torch.Tensor:
+    """MaxEnt as Section 6 runs it on WMDP (Appendix D.2.3): KL(Uniform || p_theta) on forget tokens + alpha *
+    KL(p_frozen || p_theta) on retain tokens, the retain term holding the model to its starting point rather than
+    to the data. outputs.logits [B, T, V]; batch["teacher_logits"] [B, T, V] (the frozen starting model's), and
+    "input_ids", "attention_mask", "forget" [B] as for max_ent. Returns a scalar."""
+    logp = F.log_softmax(outputs.logits[:, :-1].float(), dim=-1)
+    uniform_kl = -math.log(logp.shape[-1]) - logp.mean(-1)  # [B, T-1]
+    retain_kl = _kl(batch["teacher_logits"][:, :-1], outputs.logits[:, :-1])  # [B, T-1]
+    mask = _target_mask(batch)
+    return _masked_mean(uniform_kl, mask * _rows(batch, True)) + alpha * _masked_mean(retain_kl, mask * _rows(batch, False))
+
+
 def forward_kl(outputs, batch) -> torch.Tensor:
     """Distillation loss KL(teacher || student) = sum_v p_t(v) (log p_t(v) - log p_s(v)), averaged over positions.
 
@@ -220,8 +232,9 @@ class Objective:
 
 
 LOSSES = {"cross_entropy": cross_entropy, "forward_kl": forward_kl, "grad_diff": grad_diff, "max_ent": max_ent,
-          "rmu": rmu, "undial": undial, "rep_noise": rep_noise, "npo": npo, "simnpo": simnpo}
-TEACHER_LOGITS = ("forward_kl", "undial", "npo")  # losses that read the frozen model's logits
+          "max_ent_kl": max_ent_kl, "rmu": rmu, "undial": undial, "rep_noise": rep_noise, "npo": npo,
+          "simnpo": simnpo}
+TEACHER_LOGITS = ("forward_kl", "undial", "npo", "max_ent_kl")  # losses that read the frozen model's logits
 
 
 def make_objective(name: str, **params) -> Objective:
