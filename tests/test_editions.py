@@ -55,6 +55,7 @@ def _executed(tmp_path, name="01_demo-seed0.ipynb", error=False):
     nb.cells = [nbformat.v4.new_markdown_cell("# 01 · Demo"), cell]
     nb.metadata["papermill"] = {"parameters": {"scale": "cpu", "seed": 0}, "start_time": "2026-11-27T17:14:05.1",
                                 "end_time": "2026-11-27T17:30:00.0", "duration": 955.0}
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"version_major": 2}}
     nbformat.write(nb, tmp_path / name)
     return nb
 
@@ -67,6 +68,7 @@ def test_published_edition_keeps_results_drops_progress_bars_and_says_how_it_ran
     nb = nbformat.read(written[0], as_version=4)
     nbformat.validate(nb)
     note, _, code = nb.cells
+    assert "widgets" not in nb.metadata
     assert "notebooks/01_demo.ipynb" in note.source and "scale='cpu'" in note.source and "16 min" in note.source
     assert [o.get("name") or next(iter(o.data)) for o in code.outputs] == ["stdout", "image/png"]
 

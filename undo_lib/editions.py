@@ -115,6 +115,7 @@ def published_edition(nb, source: str, remark: str = ""):
     for cell in out.cells:
         if cell.cell_type == "code":
             cell.outputs = [o for o in cell.outputs if not _progress(o)]
+    out.metadata.pop("widgets", None)  # the widgets' state, useless without them (and GitHub's renderer trips on it)
     params = ", ".join(f"{k}={v!r}" for k, v in run.get("parameters", {}).items())
     note = (f"*Executed copy, for reading without a run: `{source}` with {params}, started "
             f"{run.get('start_time', '?')[:16].replace('T', ' ')} UTC, {_duration(run.get('duration', 0))} on "
