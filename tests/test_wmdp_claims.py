@@ -1,0 +1,71 @@
+"""C8 (Section 6): UNDO more resilient than its teacher, the attacker choosing adversary and learning rate."""
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from undo_lib import claims, wmdp_claims
+
+
+def _attacks(rng, strengths, rates=(1e-3, 1e-4), steps=(0, 10, 20), n=80):
+    """{label: attack with per-item grades} whose forget accuracy rises with the step at each label's strength,
+    and the same curves as a tidy table."""
+    base, out, rows = rng.random(n), {}, []
+    for label, strength in strengths.items():
+        items = {}
+        for k, lr in enumerate(rates):
+            for step in steps:
+                p = np.clip(base * 0.2 + strength * step / 20 * (1 - 0.3 * k), 0, 1)
+                items[(lr, step, "forget")] = (rng.random(n) < p).astype(float)
+                rows.append({"model": label, "lr": lr, "step": step, "metric": "forget",
+                             "value": items[(lr, step, "forget")].mean()})
+        out[label] = SimpleNamespace(items=items)
+    return out, pd.DataFrame(rows)
+
+
+def _by_adversary(rng, plan):
+    """plan {adversary: {method: {label: strength}}} -> (attacks, tidy curves with adversary and method)."""
+    attacks, frames = {}, []
+    for adversary, methods in plan.items():
+        attacks[adversary] = {}
+        for method, strengths in methods.items():
+            attacks[adversary][method], curves = _attacks(rng, strengths)
+            frames.append(curves.assign(adversary=adversary, method=method))
+    return attacks, pd.concat(frames, ignore_index=True)
+
+
+def test_the_attacker_takes_the_best_adversary_and_c8_is_its_margin():
+    rng = np.random.default_rng(0)
+    # the qa adversary is the strong one against UNDO: the claim must be judged against it, not the raw one
+    plan = {"raw": {"max_ent": {"Unlearn": 0.9, "UNDO": 0.1}, "rmu": {"Unlearn": 0.8, "UNDO": 0.1}},
+            "qa": {"max_ent": {"Unlearn": 0.9, "UNDO": 0.4}, "rmu": {"Unlearn": 0.8, "UNDO": 0.3}}}
+    attacks, curves = _by_adversary(rng, plan)
+    holds, detail = wmdp_claims.undo_more_resilient(curves, higher_is_better=True)
+    assert holds and "MaxEnt yes: UNDO" in detail and "RMU yes" in detail
+    merged = wmdp_claims.against_every_adversary(curves)
+    s = claims.relearning_summary(merged[merged.method == "max_ent"], True)
+    from undo_lib.attack import worst_case
+    per_adversary = [worst_case(curves[(curves.method == "max_ent") & (curves.adversary == a)], True)
+                     .query("model == 'UNDO'").set_index("step").value for a in ("raw", "qa")]
+    best = pd.concat(per_adversary, axis=1).max(axis=1)  # at each step, the better adversary's best rate
+    assert s.loc["UNDO", "auc"] == pytest.approx(claims.area_under_curve(best.reset_index(name="value")))
+    interval = wmdp_claims.undo_resilience_interval(attacks, higher_is_better=True)
+    want = min(claims.relearning_summary(merged[merged.method == m], True).pipe(
+        lambda t: min(t.loc["Unlearn", k] - t.loc["UNDO", k] for k in ("auc", "final"))) for m in ("max_ent", "rmu"))
+    assert interval.effect == pytest.approx(want) and interval.verdict == "holds"
+
+
+def test_c8_fails_or_is_inconclusive_when_undo_is_not_more_resilient_and_never_decides_on_nothing():
+    rng = np.random.default_rng(1)
+    plan = {"raw": {"max_ent": {"Unlearn": 0.5, "UNDO": 0.5}}, "qa": {"max_ent": {"Unlearn": 0.5, "UNDO": 0.9}}}
+    attacks, curves = _by_adversary(rng, plan)
+    assert not wmdp_claims.undo_more_resilient(curves, True)[0]
+    assert wmdp_claims.undo_resilience_interval(attacks, True).verdict == "fails"
+    with pytest.raises(ValueError, match="no relearning attacks"):
+        wmdp_claims.undo_resilience_interval({}, True)
+    with pytest.raises(ValueError, match="C8 \\(max_ent, qa\\): no UNDO"):
+        wmdp_claims.undo_resilience_interval({"raw": attacks["raw"], "qa": {"max_ent": {
+            "Unlearn": attacks["qa"]["max_ent"]["Unlearn"]}}}, True)
+    with pytest.raises(ValueError, match="adversary"):
+        wmdp_claims.against_every_adversary(curves.drop(columns="adversary"))

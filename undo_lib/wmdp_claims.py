@@ -1,0 +1,62 @@
+"""Section 6's claim C8, "UNDO makes MaxEnt and RMU more resilient to relearning" (Fig 8), decided beyond noise.
+
+The attacker of Section 6 chooses among Table 12's adversaries and, within each, among learning rates ("we report the
+metrics from the best adversary for each method"), so the worst case runs over (adversary, rate) pairs. With that
+one change C8 is C2's comparison (claims.distillation_robustifies, distillation_interval) with UNDO in the place of
+Unlearn-and-Distill: for every unlearning method, UNDO's worst-case forget accuracy, averaged over the attack and at
+its end, is lower than the method's own.
+"""
+import numpy as np
+import pandas as pd
+
+from .claims import _require, distillation_robustifies, worst_case_summary
+from .results import item_scores
+from .stats import Interval, paired_bootstrap
+
+
+def against_every_adversary(curves: pd.DataFrame) -> pd.DataFrame:
+    """Curves of several adversaries (an `adversary` column) as one attacker's: each (adversary, rate) pair becomes
+    one "rate" of the `lr` column, over which worst_case takes the attacker's best."""
+    if "adversary" not in curves:
+        raise ValueError("curves need an 'adversary' column (one attack per adversary of Table 12)")
+    pair = curves.adversary.astype(str) + " @ lr=" + curves.lr.astype(str)
+    return curves.assign(lr=pair).drop(columns="adversary")
+
+
+def undo_more_resilient(curves: pd.DataFrame, higher_is_better: bool, undo: str = "UNDO",
+                        unlearned: str = "Unlearn") -> tuple[bool, str]:
+    """C8 from tidy curves (adversary, method, model, lr, step, metric, value): for every method, the `undo` model's
+    worst case over every adversary and rate is worse for the attacker than the `unlearned` model's, averaged over
+    the attack and at its end."""
+    holds, detail = distillation_robustifies(against_every_adversary(curves), higher_is_better, undo, unlearned)
+    return holds, detail.replace("U&D", "UNDO")
+
+
+def undo_resilience_interval(attacks: dict, higher_is_better: bool, undo: str = "UNDO", unlearned: str = "Unlearn",
+                             n_boot: int = 1000) -> Interval:
+    """C8's margin with its 95% paired bootstrap interval over the graded forget questions: over every method and
+    both measures, the smallest amount by which `undo` is worse for the attacker than `unlearned`, the attacker
+    choosing adversary and rate. attacks: {adversary: {method: {label: Artifact}}}, every attack graded on the same
+    questions at the same steps."""
+    if not attacks:
+        raise ValueError("C8: no relearning attacks")
+    adversaries = list(attacks)
+    methods = list(attacks[adversaries[0]])
+    stacks, steps = [], None
+    for method in methods:
+        pair = []
+        for label in (unlearned, undo):
+            parts = []
+            for adversary in adversaries:
+                models = attacks[adversary].get(method, {})
+                _require((label,), list(models), f"C8 ({method}, {adversary})")
+                _, _, steps, scores = item_scores({label: models[label]})
+                parts.append(scores[0])  # [rates, steps, items]
+            pair.append(np.concatenate(parts, 0))  # [adversaries x rates, steps, items]
+        stacks.append(np.stack(pair))
+    sign = 1 if higher_is_better else -1
+
+    def margin(means):  # [B, methods, 2, pairs, steps] -> [B]
+        auc, final = worst_case_summary(means, steps, higher_is_better)
+        return np.minimum(sign * (auc[..., 0] - auc[..., 1]), sign * (final[..., 0] - final[..., 1])).min(1)
+    return paired_bootstrap(np.stack(stacks), margin, n_boot=n_boot)
