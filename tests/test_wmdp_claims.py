@@ -69,3 +69,20 @@ def test_c8_fails_or_is_inconclusive_when_undo_is_not_more_resilient_and_never_d
             "Unlearn": attacks["qa"]["max_ent"]["Unlearn"]}}}, True)
     with pytest.raises(ValueError, match="adversary"):
         wmdp_claims.against_every_adversary(curves.drop(columns="adversary"))
+
+
+def test_c9_reads_the_largest_alphas_student_against_the_recovery_bar():
+    rng = np.random.default_rng(2)
+    n = 300
+    teacher = (rng.random(n) < 0.8).astype(float)
+    students = {0.0: teacher.copy(), 0.25: (rng.random(n) < 0.78).astype(float),
+                0.6: (rng.random(n) < 0.40).astype(float)}
+    table = wmdp_claims.alpha_table(teacher, students)
+    assert table.alpha.tolist() == [0.0, 0.25, 0.6] and table.recovered.tolist()[0] and not table.recovered.iloc[-1]
+    holds, detail, interval = wmdp_claims.higher_alpha_does_not_recover(teacher, students)
+    assert holds and interval.verdict == "holds" and "alpha 0.6" in detail
+    assert interval.effect == pytest.approx(0.95 * teacher.mean() - students[0.6].mean())
+    recovered = {**students, 0.6: teacher.copy()}  # the damaged student got its retain back: C9 fails
+    assert wmdp_claims.higher_alpha_does_not_recover(teacher, recovered)[2].verdict != "holds"
+    with pytest.raises(ValueError, match="no students"):
+        wmdp_claims.higher_alpha_does_not_recover(teacher, {})

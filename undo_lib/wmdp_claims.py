@@ -1,4 +1,5 @@
-"""Section 6's claim C8, "UNDO makes MaxEnt and RMU more resilient to relearning" (Fig 8), decided beyond noise.
+"""Section 6's claims, decided beyond noise: C8, "UNDO makes MaxEnt and RMU more resilient to relearning" (Fig 8),
+and C9, "higher alpha does not recover retain within the distillation budget" (Table 13).
 
 The attacker of Section 6 chooses among Table 12's adversaries and, within each, among learning rates ("we report the
 metrics from the best adversary for each method"), so the worst case runs over (adversary, rate) pairs. With that
@@ -60,3 +61,30 @@ def undo_resilience_interval(attacks: dict, higher_is_better: bool, undo: str = 
         auc, final = worst_case_summary(means, steps, higher_is_better)
         return np.minimum(sign * (auc[..., 0] - auc[..., 1]), sign * (final[..., 0] - final[..., 1])).min(1)
     return paired_bootstrap(np.stack(stacks), margin, n_boot=n_boot)
+
+
+def alpha_table(teacher_retain: np.ndarray, students: dict, tolerance: float = 0.05) -> pd.DataFrame:
+    """Table 13: per shrink-only alpha, the retain accuracy the student reached within the distillation budget,
+    against the teacher's and the recovery bar (1 - tolerance) x teacher. students: {alpha: retain items [N]},
+    teacher_retain: [N], the same questions."""
+    teacher = float(np.mean(teacher_retain))
+    rows = [{"alpha": float(a), "retain": float(np.mean(items)), "teacher_retain": teacher,
+             "recovered": bool(np.mean(items) >= (1 - tolerance) * teacher)} for a, items in sorted(students.items())]
+    return pd.DataFrame(rows)
+
+
+def higher_alpha_does_not_recover(teacher_retain: np.ndarray, students: dict, tolerance: float = 0.05,
+                                  n_boot: int = 1000) -> tuple[bool, str, Interval]:
+    """C9 (Appendix D.2.7, Table 13): the student at the largest alpha stays below the recovery bar,
+    (1 - tolerance) x the teacher's retain accuracy, at the end of its distillation budget. The margin (bar minus
+    the student's accuracy) has a paired bootstrap interval over the retain questions; > 0 is the claimed direction.
+    Returns (holds by the point estimate, detail, interval)."""
+    if not students:
+        raise ValueError("C9: no students")
+    alpha = max(students)
+    scores = np.stack([np.asarray(teacher_retain, float), np.asarray(students[alpha], float)])  # [2, N]
+    interval = paired_bootstrap(scores, lambda m: (1 - tolerance) * m[:, 0] - m[:, 1], n_boot=n_boot)
+    t = alpha_table(teacher_retain, students, tolerance)
+    detail = (f"retain accuracy within the budget, teacher {t.teacher_retain.iloc[0]:.3f} (bar {1 - tolerance:g}x): "
+              + "; ".join(f"alpha {r.alpha:g} {r.retain:.3f}" for r in t.itertuples()))
+    return interval.effect > 0, detail, interval
