@@ -275,7 +275,7 @@ def fig6(table, curves, setting, figures_dir, alphas, betas, seed: int = 0):
     return fig
 
 
-def fig7(points, setting, figures_dir, seed: int = 0):
+def fig7(points, setting, figures_dir, seed: int = 0, figure: str = "fig7"):
     """Fig 7 for one setting: retain against forget performance of every hyperparameter point of every method, one
     panel per stage of the attack (column `stage`: before, short, long), each method's Pareto frontier drawn, Data
     Filtering (method "data_filtering") starred as the gold standard; UNDO students that stopped at the step cap
@@ -310,7 +310,7 @@ def fig7(points, setting, figures_dir, seed: int = 0):
         ax.legend(fontsize=6)
     letters(axes, setting)
     fig.tight_layout()
-    save(fig, figures_dir, figure_name(f"fig7_{name}", seed))
+    save(fig, figures_dir, figure_name(f"{figure}_{name}", seed))  # Fig 11 (Section 6) is drawn the same way
     return fig
 
 

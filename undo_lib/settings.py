@@ -195,7 +195,7 @@ class WmdpStandIn(Arithmetic):
     English text with question-answer pairs; the "pretrained model" is the arithmetic reference."""
     name = "wmdp"
     forget_label, retain_label = "mul/div questions", "add/sub questions"
-    panel_order = 2
+    panel_order = 0  # its own figures (8, 11), lettered from (a)
 
     @cached_property
     def streams(self) -> dict:
