@@ -45,3 +45,22 @@ def test_committed_sweeps_choose_an_interior_rate():
         chosen = g[g.chosen.astype(bool)].lr
         assert len(chosen) == 1, f"{key}: {len(chosen)} chosen rates"
         assert g.lr.min() < chosen.item() < g.lr.max(), f"{key}: chose {chosen.item():g}, an edge of the sweep"
+
+
+def test_frontier_points_pick_three_across_the_frontier_of_runs_that_unlearned():
+    from undo_lib.choice import frontier_points
+    # (alpha, lr): retain and forget accuracy after unlearning, from 0.9 / 0.9 before; chance 0
+    runs = {(0.5, 1e-5): (0.88, 0.80),   # barely unlearned: left out (kept 0.89 of forget)
+            (0.5, 5e-5): (0.85, 0.40), (0.3, 5e-5): (0.80, 0.30), (0.3, 1e-4): (0.82, 0.35),  # dominated by none
+            (0.1, 1e-4): (0.60, 0.10), (0.1, 2e-4): (0.55, 0.20),  # both dominated by (0.70, 0.05)
+            (0.75, 5e-5): (0.70, 0.05)}
+    scores = pd.DataFrame([{"alpha": a, "lr": lr, "retain_initial": 0.9, "retain_final": r,
+                            "forget_initial": 0.9, "forget_final": f} for (a, lr), (r, f) in runs.items()]
+                          ).set_index(["alpha", "lr"])
+    picked = frontier_points(scores, chance=0.0)
+    assert picked["rank"].tolist() == ["best", "medium", "worst"]
+    # the frontier, best retain first: (0.85, .40) (0.82, .35) (0.80, .30) (0.70, .05); three evenly: 1st, 3rd, 4th
+    assert [tuple(i) for i in picked.index] == [(0.5, 5e-5), (0.3, 5e-5), (0.75, 5e-5)]
+    assert (0.1, 1e-4) not in picked.index and (0.5, 1e-5) not in picked.index
+    with pytest.raises(ValueError, match="nothing to choose"):
+        frontier_points(scores, chance=0.0, removed=0.99)

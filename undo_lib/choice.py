@@ -55,3 +55,26 @@ def sweep_scores(sweeps: dict, chance: float) -> pd.DataFrame:
         frames.append(t.assign(method=name, chosen=np.isclose(t.lr, choose(sweep, chance)),
                                key=[keys[float(lr)] for lr in t.lr]))
     return pd.concat(frames, ignore_index=True).set_index(["method", "lr"])
+
+
+def frontier_points(scores: pd.DataFrame, chance: float, k: int = 3, removed: float = 0.5) -> pd.DataFrame:
+    """Section 6's choice (Appendix D.2.3: "three points across the frontier", Table 10): among the runs that
+    removed at least `removed` of the forget capability above chance, the Pareto frontier of (retain kept, forget
+    kept), and `k` of its points evenly spaced from the best retain to the worst (the first teaches UNDO).
+
+    scores: one row per run (any index, e.g. (alpha, lr)) with retain/forget initial and final, as
+    `tradeoff_scores` gives; "kept" as there, so the rule reads the same in accuracy and cross-entropy.
+    Returns those rows, best retain first, with columns retain_kept, forget_kept and rank ("best", ...)."""
+    def kept(metric):
+        above = (scores[f"{metric}_initial"] - chance).where(lambda a: a.abs() > 1e-12)
+        return ((scores[f"{metric}_final"] - chance) / above).clip(lower=0).fillna(1.0)
+    t = scores.assign(retain_kept=kept("retain"), forget_kept=kept("forget"))
+    t = t[t.forget_kept <= 1 - removed]
+    if t.empty:
+        raise ValueError(f"no run removed {removed:.0%} of the forget capability: nothing to choose from")
+    front = t[[not ((t.retain_kept >= r.retain_kept) & (t.forget_kept <= r.forget_kept)
+                    & ((t.retain_kept > r.retain_kept) | (t.forget_kept < r.forget_kept))).any()
+               for r in t.itertuples()]].sort_values("retain_kept", ascending=False)
+    picks = sorted({round(i * (len(front) - 1) / max(1, k - 1)) for i in range(k)})
+    names = ["best", "medium", "worst"] if len(picks) == 3 else [f"#{i + 1}" for i in range(len(picks))]
+    return front.iloc[picks].assign(rank=names)
