@@ -11,7 +11,9 @@ def test_the_registry_groups_the_papers_methods_and_the_extras():
     assert group("baseline") == ("sam", "rep_noise", "undial")
     assert [display_name(m) for m in group("extra")] == ["NPO", "SimNPO"]
     assert display_name("undo") == "UNDO" and display_name("something else") == "something else"
-    for m in METHODS.values():
+    assert group("section6") == ("max_ent_kl", "rmu_section6")
+    assert [display_name(m) for m in group("section6")] == ["MaxEnt", "RMU"]
+    for m in (method(name) for name in group("unlearning", "extra", "baseline")):
         for scale in ("smoke", "cpu", "gpu", "paper"):
             for setting in ("arithmetic", "language"):
                 assert set(m.params) == {"arithmetic", "language"}

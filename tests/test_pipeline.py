@@ -152,3 +152,21 @@ def test_table12_adversaries_relearn_on_their_data_after_their_damage(tmp_path):
     shrunk = shrink_perturb(copy.deepcopy(reference.model()), 0.05, 0.0, 0)
     assert start["sp-forget/retain-qa"] == pytest.approx(exp.evaluator(shrunk)["forget"])
     assert start["forget/retain-qa"] == pytest.approx(exp.evaluator(reference.model())["forget"])
+
+
+def test_section6_sweeps_retain_weight_and_rate_from_the_pretrained_model(tmp_path):
+    from undo_lib.wmdp import STAND_IN_AS, retain_weight
+    reference = Experiment("smoke", "arithmetic", 0, store_root=tmp_path).pretrain("reference")
+    exp = Experiment("smoke", "wmdp", 0, store_root=tmp_path)
+    specs = exp.section6_sweep_specs("max_ent_kl", reference)
+    assert len(specs) == len(STAND_IN_AS) * 2 and {a for a, _ in specs} == set(STAND_IN_AS)
+    a, lr = 0.3, 1e-3
+    assert specs[(a, lr)].objective_params["alpha"] == pytest.approx(retain_weight(a))
+    assert specs[(a, lr)].teacher.key == reference.key  # the retain KL reads the frozen start
+    unlearned = exp.train(specs[(a, lr)])
+    last = unlearned.metrics.query("metric in ('retain', 'forget')").groupby("metric").value.last()
+    assert set(last.index) == {"retain", "forget"} and ((last >= 0) & (last <= 1)).all()
+    rmu = exp.section6_sweep_specs("rmu_section6", reference)[(0.5, 1e-3)]
+    assert rmu.objective_params["alpha"] == pytest.approx(200.0) and rmu.trainable
+    with pytest.raises(ValueError, match="Section 6's methods"):
+        exp.section6_sweep_specs("max_ent", reference)

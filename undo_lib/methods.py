@@ -7,7 +7,8 @@ of points in the method comparison. Notebooks and claims iterate over the regist
 
 Groups: "unlearning" are Section 4's methods (swept, distilled, attacked: Figs 3-4, claim C2); "extra" are methods
 beyond the paper, swept and compared like them (Figs 3 and 7); "baseline" are Section 6's robust baselines, run at
-MaxEnt's chosen learning rate over their own grid (Fig 7).
+MaxEnt's chosen learning rate over their own grid (Fig 7); "section6" are MaxEnt and RMU as Section 6 runs them on
+WMDP (Appendix D.2.3), swept over their retain weight and learning rate (setting "wmdp" only).
 
 Adding a method: its loss in objectives.py (with a brute-force test), and an entry here.
 """
@@ -17,7 +18,7 @@ from typing import Callable
 from .data.mixture import stable_seed
 from .objectives import LOSSES
 
-GROUPS = ("unlearning", "extra", "baseline")
+GROUPS = ("unlearning", "extra", "baseline", "section6")
 
 
 def _never(params: dict) -> bool:
@@ -179,6 +180,19 @@ METHODS = {m.name: m for m in (
     Method(name="undial", display="UNDIAL", loss="undial", group="baseline", teacher=_always,
            comparison=_undial_grid, params=_both({"beta": 10.0})),
 )}
+# Section 6 (Appendix D.2.3, Table 9): loss = a * retain + (1 - a) * forget, swept over a and the rate. Under Adam a
+# loss's scale does not matter, so a is the retain weight a / (1 - a) of the losses here (wmdp.retain_weight). MaxEnt
+# holds the retain rows to the frozen start by KL (max_ent_kl). The stand-in's rates are the arithmetic sweeps'
+# (the same reference), not yet placed on the stand-in itself; RMU keeps the arithmetic steering and retain scale,
+# with Table 9's a multiplying its retain weight.
+METHODS.update({m.name: m for m in (
+    Method(name="max_ent_kl", display="MaxEnt", loss="max_ent_kl", group="section6", teacher=_always,
+           params={"wmdp": {"alpha": 1.0}},
+           lrs={"smoke": {"wmdp": SMOKE_LRS}, "cpu": {"wmdp": (5e-5, 1e-4, 2e-4, 3e-4)}}),
+    Method(name="rmu_section6", display="RMU", loss="rmu", group="section6", teacher=_rmu_teacher,
+           prepare=_rmu_prepare, params={"wmdp": {"coeff": 0.25, "relative": True, "alpha": 200.0, "retain": True}},
+           lrs={"smoke": {"wmdp": SMOKE_LRS}, "cpu": {"wmdp": (2e-1, 5e-1, 1.0, 2.0)}}),
+)})
 OTHER_NAMES = {"undo": "UNDO", "data_filtering": "Data Filtering"}  # points of Fig 7 that are no unlearning method
 
 

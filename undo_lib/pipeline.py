@@ -156,6 +156,17 @@ class Experiment:
                           teacher=model if m.teacher(params) else None, objective_params=params,
                           trainable=tuple(trainable) if trainable else None, sam_rho=sam_rho)
 
+    def section6_sweep_specs(self, name: str, model: Artifact) -> dict:
+        """Section 6's sweep of a "section6" method from `model` (Appendix D.2.3): {(a, lr): StageSpec} over
+        wmdp.STAND_IN_AS and the method's rates, the retain weight a / (1 - a) times the method's own."""
+        from .wmdp import STAND_IN_AS, retain_weight
+        m = method(name)
+        if m.group != "section6":
+            raise ValueError(f"section6_sweep_specs runs Section 6's methods {group('section6')}, not {name!r}")
+        weight = m.params[self.setting.name]["alpha"]
+        return {(a, lr): self.unlearn_spec(name, lr, model, alpha=weight * retain_weight(a))
+                for a in STAND_IN_AS for lr in m.sweep(self.scale, self.setting.name)}
+
     def unlearn_sweep_specs(self, name: str, **overrides) -> dict:
         """{lr: StageSpec} over the method's learning-rate sweep (Appendix B.1)."""
         return {lr: self.unlearn_spec(name, lr, **overrides) for lr in method(name).sweep(self.scale, self.setting.name)}

@@ -112,3 +112,14 @@ class WmdpCfg:
 PAPER = WmdpCfg()
 
 TABLE13_ALPHAS = (0.0, 0.25, 0.35, 0.6)  # shrink-only (beta 0) damage tried on Gemma-2-2B before distilling
+
+
+def retain_weight(a: float) -> float:
+    """Section 6's a (loss = a * retain + (1 - a) * forget) as the retain weight of a forget + w * retain loss:
+    the two differ by the factor 1 - a, which Adam's updates do not see."""
+    if not 0 < a < 1:
+        raise ValueError(f"Section 6's a must lie strictly between 0 and 1, got {a!r}")
+    return a / (1 - a)
+
+
+STAND_IN_AS = (0.1, 0.3, 0.5, 0.75)  # Table 10's values of a, swept at the laptop scales
