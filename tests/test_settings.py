@@ -92,6 +92,7 @@ def test_wmdp_stand_in_grades_multiple_choice_and_has_table12s_mixtures():
     items = {}
     grades = s.evaluator(model, items)
     assert set(grades) == {"retain", "forget"} and all(0 <= v <= 1 for v in grades.values())
-    assert len(items["forget"]) == len(s.evaluator.tasks["forget"].rows) > 100
+    assert len(items["forget"]) == len(s.evaluator.tasks["forget"].rows) == s.preset.n_eval  # spread at smoke
+    assert len(make_setting(preset("cpu", "wmdp")).evaluator.tasks["forget"].rows) == 234  # every test question
     with pytest.raises(ValueError, match="no 'wmdp' preset at scale 'paper'"):
         preset("paper", "wmdp")

@@ -43,7 +43,8 @@ def test_the_attacker_takes_the_best_adversary_and_c8_is_its_margin():
     attacks, curves = _by_adversary(rng, plan)
     holds, detail = wmdp_claims.undo_more_resilient(curves, higher_is_better=True)
     assert holds and "MaxEnt yes: UNDO" in detail and "RMU yes" in detail
-    merged = wmdp_claims.against_every_adversary(curves)
+    merged = wmdp_claims.against_every_adversary(curves.assign(key=curves.adversary))  # a store key per attack
+    assert "key" not in merged
     s = claims.relearning_summary(merged[merged.method == "max_ent"], True)
     from undo_lib.attack import worst_case
     per_adversary = [worst_case(curves[(curves.method == "max_ent") & (curves.adversary == a)], True)

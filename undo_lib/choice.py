@@ -78,3 +78,14 @@ def frontier_points(scores: pd.DataFrame, chance: float, k: int = 3, removed: fl
     picks = sorted({round(i * (len(front) - 1) / max(1, k - 1)) for i in range(k)})
     names = ["best", "medium", "worst"] if len(picks) == 3 else [f"#{i + 1}" for i in range(len(picks))]
     return front.iloc[picks].assign(rank=names)
+
+
+def run_scores(runs: dict) -> pd.DataFrame:
+    """{key: Artifact} of unlearning runs (e.g. keyed (a, lr) by Section 6's sweep) -> one row per key with retain
+    and forget at the first and last evaluation (the validation split), as `frontier_points` reads them."""
+    rows = {}
+    for key, artifact in runs.items():
+        m = artifact.metrics.pivot_table(index="step", columns="metric", values="value").sort_index()
+        rows[key] = {f"{metric}_{when}": float(m[metric].dropna().iloc[k])
+                     for metric in ("retain", "forget") for when, k in (("initial", 0), ("final", -1))}
+    return pd.DataFrame(rows).T

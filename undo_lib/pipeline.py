@@ -14,7 +14,7 @@ import pandas as pd
 
 from . import runner
 from .data.mixture import stable_seed
-from .choice import choose, sweep_scores
+from .choice import choose, frontier_points, run_scores, sweep_scores
 from .execute import setting_of, work
 from .methods import METHODS, group, method
 from .models import MODEL_PRESETS
@@ -166,6 +166,11 @@ class Experiment:
         weight = m.params[self.setting.name]["alpha"]
         return {(a, lr): self.unlearn_spec(name, lr, model, alpha=weight * retain_weight(a))
                 for a in STAND_IN_AS for lr in m.sweep(self.scale, self.setting.name)}
+
+    def section6_picks(self, sweep: dict) -> pd.DataFrame:
+        """Table 10's three points of a trained Section 6 sweep {(a, lr): Artifact}: choice.frontier_points on the
+        validation split, best retain first (the first teaches UNDO)."""
+        return frontier_points(run_scores(sweep), self.chance, removed=self.preset.frontier_removed)
 
     def unlearn_sweep_specs(self, name: str, **overrides) -> dict:
         """{lr: StageSpec} over the method's learning-rate sweep (Appendix B.1)."""

@@ -38,8 +38,9 @@ def relearning(curves: pd.DataFrame, higher_is_better: bool, unit: str) -> str:
         g = g.sort_values("step")
         ends[label] = g.value.iloc[-1]
         edge = ", at the grid's edge" if rates.loc[label, "at_edge"] else ""
-        parts.append(f"{label} {_num(g.value.iloc[0])} → {_num(g.value.iloc[-1])} "
-                     f"(best rate {rates.loc[label, 'best_lr']:g}{edge})")
+        rate = rates.loc[label, "best_lr"]
+        rate = f"{rate:g}" if isinstance(rate, float) else rate  # Section 6: an "adversary @ lr=..." pair
+        parts.append(f"{label} {_num(g.value.iloc[0])} → {_num(g.value.iloc[-1])} (best rate {rate}{edge})")
     best = max(ends, key=ends.get) if higher_is_better else min(ends, key=ends.get)
     direction = "higher" if higher_is_better else "lower"
     return (f"Worst-case forget {unit} over the {int(worst.step.max())}-step attack, start → end: "

@@ -44,6 +44,16 @@ def attack_curves(attacks: dict) -> pd.DataFrame:
     return pd.concat(frames or [pd.DataFrame(columns=columns)], ignore_index=True)[columns]
 
 
+def adversary_curves(attacks: dict) -> pd.DataFrame:
+    """Tidy curves of Section 6's attacks {adversary: {method: {label: Artifact}}}: attack_curves' columns after an
+    `adversary` one."""
+    frames = [attack_curves(by_method).assign(adversary=adversary) for adversary, by_method in attacks.items()]
+    if not frames:
+        raise ValueError("no adversaries' attacks")
+    out = pd.concat(frames, ignore_index=True)
+    return out[["adversary"] + [c for c in out.columns if c != "adversary"]]
+
+
 def undo_label(alpha: float, beta: float) -> str:
     """The label of an UNDO student in attack tables: "UNDO alpha=a beta=b" (undo_point reads it back)."""
     return f"UNDO alpha={alpha:g} beta={beta:g}"

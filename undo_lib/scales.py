@@ -139,6 +139,7 @@ class Preset:
     unlearn_distill: TrainCfg | None = None  # Unlearn-and-Distill (Table 6); None: the `distill` settings
     undo: UndoCfg | None = None                # UNDO's alpha/beta points (Section 5)
     compare: CompareCfg | None = None          # the method comparison's points (Section 6)
+    frontier_removed: float = 0.5  # Section 6's frontier reads the runs that removed this share of forget (choice)
 
     @property
     def distill_after_unlearning(self) -> TrainCfg:
@@ -236,7 +237,8 @@ PRESETS = {
 
 # Section 6's offline stand-in: the arithmetic presets (its "pretrained model" is the arithmetic reference).
 # Unlearning as Table 9 (90 steps of 40 rows at a constant rate) at cpu; smoke keeps its few steps.
-PRESETS[("smoke", "wmdp")] = replace(PRESETS[("smoke", "arithmetic")], setting="wmdp")
+PRESETS[("smoke", "wmdp")] = replace(PRESETS[("smoke", "arithmetic")], setting="wmdp",
+                                     frontier_removed=0.0)  # smoke's models know little: plumbing only
 PRESETS[("cpu", "wmdp")] = replace(PRESETS[("cpu", "arithmetic")], setting="wmdp",
                                    unlearn=_unlearn(steps=90, batch_size=40, eval_every=30))
 

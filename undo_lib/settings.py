@@ -221,8 +221,12 @@ class WmdpStandIn(Arithmetic):
         from .multiple_choice import ChoiceEvaluator, ChoiceTask
         if split not in ("validation", "test"):
             raise ValueError(f"split must be 'validation' or 'test', got {split!r}")
-        bos = self.tokenizer.bos_token
-        tasks = {metric: ChoiceTask(f"standin_{metric}_{split}", choices.questions(ops, split, DATA_SEED), prefix=bos)
+        bos, n = self.tokenizer.bos_token, self.preset.n_eval
+
+        def spread(rows):  # every question, or n_eval of them spread evenly (scale smoke)
+            return rows if len(rows) <= n else tuple(rows[int(i)] for i in torch.linspace(0, len(rows) - 1, n))
+        tasks = {metric: ChoiceTask(f"standin_{metric}_{split}", spread(choices.questions(ops, split, DATA_SEED)),
+                                    prefix=bos)
                  for metric, ops in (("retain", arithmetic.RETAIN_OPS), ("forget", arithmetic.FORGET_OPS))}
         return ChoiceEvaluator(tasks, self.tokenizer, tempfile.mkdtemp(prefix="undo-choice-"), engine="batched")
 

@@ -21,7 +21,7 @@ def against_every_adversary(curves: pd.DataFrame) -> pd.DataFrame:
     if "adversary" not in curves:
         raise ValueError("curves need an 'adversary' column (one attack per adversary of Table 12)")
     pair = curves.adversary.astype(str) + " @ lr=" + curves.lr.astype(str)
-    return curves.assign(lr=pair).drop(columns="adversary")
+    return curves.assign(lr=pair).drop(columns=["adversary", "key"], errors="ignore")  # key: one per attack
 
 
 def undo_more_resilient(curves: pd.DataFrame, higher_is_better: bool, undo: str = "UNDO",
@@ -88,3 +88,10 @@ def higher_alpha_does_not_recover(teacher_retain: np.ndarray, students: dict, to
     detail = (f"retain accuracy within the budget, teacher {t.teacher_retain.iloc[0]:.3f} (bar {1 - tolerance:g}x): "
               + "; ".join(f"alpha {r.alpha:g} {r.retain:.3f}" for r in t.itertuples()))
     return interval.effect > 0, detail, interval
+
+
+def retain_items(evaluator, model) -> np.ndarray:
+    """Each retain question's 1/0 for `model` (C9's items)."""
+    items = {}
+    evaluator(model, items)
+    return np.asarray(items["retain"], dtype=float)
