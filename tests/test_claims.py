@@ -232,7 +232,7 @@ def test_verdict_grid_between_its_markers_and_the_readmes_is_its_tables(tmp_path
     readme.write_text(f"intro\n{start}\nold\n{claims.VERDICTS_END}\nrest\n")
     assert claims.update_verdicts(readme, tmp_path, "results/x", "cpu")
     text = readme.read_text()
-    assert "old" not in text and "| C2: Unlearn-and-Distill" in text and "| **inconclusive**, no interval |" in text
+    assert "old" not in text and "| C2: Unlearn-and-Distill" in text and "| **inconclusive**, no interval (1 seed) |" in text
     assert not claims.update_verdicts(readme, tmp_path, "results/y", "cpu")
     # the committed README's grid is what its tables give (no number typed in)
     committed = repo_path("README.md").read_text()

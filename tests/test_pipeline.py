@@ -143,7 +143,9 @@ def test_table12_adversaries_relearn_on_their_data_after_their_damage(tmp_path):
     specs = exp.adversary_specs({"Reference": reference}, picked)
     plain, long, damaged = (specs[a.name]["Reference"] for a in picked)
     assert plain.shrink_perturb is None and "shrink_perturb" not in plain.config()
-    assert long.mixture_spec["seq_len"] == 4 * exp.preset.seq_len and long.mixture == "forget/retain"
+    assert plain.mixture_spec["seq_len"] == 64 and long.mixture_spec["seq_len"] == 256 and long.mixture == "forget/retain"
+    text = exp.tokenizer.decode(exp.setting.mixture("forget/retain-qa", 64).batch(0, 4, 0)["input_ids"][0])
+    assert "\nAnswer: " in text  # a row holds a whole question and its answer
     assert damaged.config()["shrink_perturb"] == {"alpha": 0.05, "beta": 0.0, "seed": 0}
     assert damaged.key != plain.key and damaged.mixture_spec == plain.mixture_spec
     attacks = exp.train(specs, "adversaries")

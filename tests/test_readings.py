@@ -21,9 +21,9 @@ def test_relearning_names_each_models_worst_case_its_best_rate_and_the_fastest()
     assert "50-step attack" in text
     assert "Oracle 0.00 → 0.20 (best rate 0.01)" in text  # the interior rate wins: no edge mark
     assert "Student (Reference) 0.00 → 0.90 (best rate 0.1, at the grid's edge)" in text
-    assert "**Student (Reference)** back furthest" in text
+    assert "done best on **Student (Reference)**" in text
     lower = readings.relearning(_curves(), False, "cross-entropy")  # lower is better for the attacker
-    assert "Oracle 0.00 → 0.05" in lower and "**Oracle** back furthest" in lower
+    assert "Oracle 0.00 → 0.05" in lower and "done best on **Oracle**" in lower
     with pytest.raises(ValueError, match="no forget curves"):
         readings.relearning(_curves().query("metric == 'retain'"), True, "accuracy")
 

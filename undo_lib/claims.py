@@ -441,12 +441,14 @@ CLAIM_TITLES = {
     "C2": "Unlearn-and-Distill relearns more slowly than Unlearn, for GradDiff, MaxEnt and RMU (Fig 4)",
     "C3": "UNDO's robustness and compute both rise with α (Fig 5)",
     "C4": "α moves robustness more than β (Fig 6)",
-    "C5": "after a long attack no other method dominates UNDO's frontier (Fig 7)"}
+    "C5": "after a long attack no other method dominates UNDO's frontier (Fig 7)",
+    "C8": "UNDO makes MaxEnt and RMU more resilient to the best of Table 12's adversaries (Fig 8)",
+    "C9": "higher α does not recover retain within the distillation budget (Table 13)"}
 
 
 def verdict_grid(results_dir, scale: str) -> str:
     """The README's first table: a row per claim, a column per setting, each cell the pooled verdict over the
-    seeds of claims.csv with its mean margin and 95% interval (`summary`)."""
+    seeds of claims.csv with its mean margin, 95% interval and number of seeds (`summary`)."""
     s = summary(results_dir, scale)
     if s.empty:
         raise ValueError(f"no claims for scale {scale!r} in {results_dir}/claims.csv")
@@ -454,7 +456,8 @@ def verdict_grid(results_dir, scale: str) -> str:
     lines = [f"| claim (paper) | {' | '.join(settings)} |", "|---|" + "---|" * len(settings)]
     for claim, g in s.groupby("claim"):
         cells = {r.setting: (r.verdict if r.verdict == "holds" else f"**{r.verdict}**") + ", "
-                 + _margin(r.effect, r.ci_low, r.ci_high) for r in g.itertuples()}
+                 + _margin(r.effect, r.ci_low, r.ci_high) + f" ({r.seeds} seed{'s' if r.seeds > 1 else ''})"
+                 for r in g.itertuples()}
         lines.append(f"| {claim}: {CLAIM_TITLES.get(claim, '')} | {' | '.join(cells.get(x, '–') for x in settings)} |")
     return "\n".join(lines)
 

@@ -77,6 +77,8 @@ def picks_right(model, tokenizer, task: ChoiceTask, chunk: int = 1024) -> torch.
     """[N] 1/0: whether the option of highest log-likelihood (summed over its tokens, after `context`) is the
     answer, for every row of `task`, in batched forward passes: lm-eval's `acc`, computed in one go."""
     from .models import forward
+    if len({len(r["choices"]) for r in task.rows}) != 1:
+        raise ValueError(f"{task.name}: the batched engine needs the same number of options in every row")
     device = next(model.parameters()).device
     seqs, starts = [], []
     for r in task.rows:

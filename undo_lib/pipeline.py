@@ -129,11 +129,12 @@ class Experiment:
         return self.distill_spec(teacher, "random", self.preset.distill_after_unlearning)
 
     def undo_spec(self, teacher: Artifact, alpha: float, beta: float = 0.1, noise_seed: int = 0,
-                  tolerance: float = 0.05, eval_every: int | None = None) -> StageSpec:
+                  tolerance: float = 0.05, eval_every: int | None = None, fixed_budget: bool = False) -> StageSpec:
         """UNDO (Section 5): shrink-and-perturb the unlearned `teacher` (noise.shrink_perturb), then distill the
         teacher into the damaged copy until its retain performance is within `tolerance` of the teacher's
         (stages.Recovered, relative) or it has seen one full epoch of the pretraining rows (Section 5). The steps
-        used (the last logged step) are UNDO's compute. Only retain is graded while it distills."""
+        used (the last logged step) are UNDO's compute. Only retain is graded while it distills. fixed_budget:
+        distill for the whole cap without the stop rule (Table 13's "retrained" value)."""
         if eval_every is not None and eval_every < 1:
             raise ValueError(f"undo(eval_every=...) must be >= 1, got {eval_every!r}")
         stop = Recovered("retain", float(final_metrics({"t": teacher}).loc["t", "retain"]), tolerance,
@@ -141,7 +142,7 @@ class Experiment:
         base = self.preset.distill_after_unlearning
         cfg = replace(base, steps=math.ceil(self.data_filtering_steps), eval_every=eval_every or base.eval_every)
         return self._spec("undo", "forward_kl", "reference", cfg, Noised(teacher, alpha, beta, noise_seed),
-                          teacher=teacher, stop=stop)
+                          teacher=teacher, stop=None if fixed_budget else stop)
 
     def unlearn_spec(self, name: str, lr: float, model: Artifact | None = None, **overrides) -> StageSpec:
         """Unlearning with a registered method (methods.METHODS) at learning rate `lr` from `model` (default: the
@@ -232,8 +233,8 @@ class Experiment:
         return self.train(self.unlearn_and_distill_spec(teacher))
 
     def undo(self, teacher: Artifact, alpha: float, beta: float = 0.1, noise_seed: int = 0,
-             tolerance: float = 0.05, eval_every: int | None = None) -> Artifact:
-        return self.train(self.undo_spec(teacher, alpha, beta, noise_seed, tolerance, eval_every))
+             tolerance: float = 0.05, eval_every: int | None = None, fixed_budget: bool = False) -> Artifact:
+        return self.train(self.undo_spec(teacher, alpha, beta, noise_seed, tolerance, eval_every, fixed_budget))
 
     def unlearn(self, name: str, lr: float, model: Artifact | None = None, **overrides) -> Artifact:
         return self.train(self.unlearn_spec(name, lr, model, **overrides))
@@ -289,12 +290,13 @@ class Experiment:
 
     def adversary_specs(self, models, adversaries=None, forget_only: bool = True) -> dict:
         """Section 6's adversaries (wmdp.ADVERSARIES, Table 12, or those given): {adversary name: attack_specs of
-        `models`}, each on its dataset's mixture, in rows 4x longer for a "long" one, the model shrunk first
+        `models`}, each on its dataset's mixture in rows that hold whole question-answer items (wmdp.STAND_IN_ROW),
+        4x longer for a "long" one, the model shrunk first
         (alpha 0.05) for an "sp-" one. The setting must have Table 12's mixtures (the WMDP stand-in does)."""
-        from .wmdp import ADVERSARIES, DATASET_NAMES, LONG_FACTOR, SHRINK_PERTURB_ALPHA, SHRINK_PERTURB_BETA
-        out = {}
+        from .wmdp import ADVERSARIES, DATASET_NAMES, LONG_FACTOR, SHRINK_PERTURB_ALPHA, SHRINK_PERTURB_BETA, STAND_IN_ROW
+        out, standard = {}, max(self.preset.seq_len, STAND_IN_ROW)
         for adversary in adversaries or ADVERSARIES:
-            seq_len = self.preset.seq_len * (LONG_FACTOR if adversary.long else 1)
+            seq_len = standard * (LONG_FACTOR if adversary.long else 1)
             mixture = self.setting.mixture(DATASET_NAMES[adversary.dataset], seq_len).describe()
             damage = (SHRINK_PERTURB_ALPHA, SHRINK_PERTURB_BETA, self.seed) if adversary.shrink_perturb else None
             out[adversary.name] = self.attack_specs(models, forget_only, mixture, damage)

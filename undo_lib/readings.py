@@ -37,15 +37,16 @@ def relearning(curves: pd.DataFrame, higher_is_better: bool, unit: str) -> str:
     for label, g in worst.groupby("label", sort=False):
         g = g.sort_values("step")
         ends[label] = g.value.iloc[-1]
-        edge = ", at the grid's edge" if rates.loc[label, "at_edge"] else ""
         rate = rates.loc[label, "best_lr"]
-        rate = f"{rate:g}" if isinstance(rate, float) else rate  # Section 6: an "adversary @ lr=..." pair
+        pair = not isinstance(rate, float)  # Section 6: an "adversary @ lr=..." pair, whose grid has no edges
+        edge = ", at the grid's edge" if rates.loc[label, "at_edge"] and not pair else ""
+        rate = rate if pair else f"{rate:g}"
         parts.append(f"{label} {_num(g.value.iloc[0])} → {_num(g.value.iloc[-1])} (best rate {rate}{edge})")
     best = max(ends, key=ends.get) if higher_is_better else min(ends, key=ends.get)
     direction = "higher" if higher_is_better else "lower"
     return (f"Worst-case forget {unit} over the {int(worst.step.max())}-step attack, start → end: "
-            + "; ".join(parts) + f". The attack brings **{best}** back furthest ({direction} is better for the "
-            f"attacker).")
+            + "; ".join(parts) + f". At its end the attack has done best on **{best}** ({direction} is better for "
+            f"the attacker).")
 
 
 def undo_scaling(table: pd.DataFrame, beta: float) -> str:

@@ -232,5 +232,5 @@ class AttackSpec:
         return f"relearn {self.target.kind} {self.target.key[:8]}"
 
     def cost(self, seq_len: int) -> float:
-        a = self.attack
-        return a.steps * len(a.lrs) * a.batch_size * seq_len
+        a = self.attack  # an adversary's rows may be longer than the preset's seq_len
+        return a.steps * len(a.lrs) * a.batch_size * max(seq_len, self.mixture_spec.get("seq_len", seq_len))

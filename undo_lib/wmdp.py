@@ -34,7 +34,9 @@ DATASETS = {1: (("forget", 0.5), ("retain", 0.5)),                       # "forg
             3: (("wiki", 0.5), ("forget_qa", 0.25), ("retain_qa", 0.25))}  # "wiki-qa"
 DATASET_NAMES = {1: "forget/retain", 2: "forget/retain-qa", 3: "wiki-qa"}  # the mixtures' names in a Setting
 SEQ_LEN = {"standard": 256, "long": 1024}
-LONG_FACTOR = SEQ_LEN["long"] // SEQ_LEN["standard"]  # at the laptop scales: 4 x the preset's rows
+LONG_FACTOR = SEQ_LEN["long"] // SEQ_LEN["standard"]  # a "long" adversary's rows: 4 x a standard one's
+STAND_IN_ROW = 64  # a standard adversary row at the laptop scales, in characters: a whole question-answer item
+# ("Question: What is 13 * 17?\nAnswer: 221", ~40) fits, where the preset's 16-token rows would cut every one short
 SHRINK_PERTURB_ALPHA = 0.05
 SHRINK_PERTURB_BETA = 0.0  # "as formulated in the UNDO method": Section 6's UNDO is shrink-only (beta 0)
 

@@ -60,7 +60,7 @@ def undo_resilience_interval(attacks: dict, higher_is_better: bool, undo: str = 
     def margin(means):  # [B, methods, 2, pairs, steps] -> [B]
         auc, final = worst_case_summary(means, steps, higher_is_better)
         return np.minimum(sign * (auc[..., 0] - auc[..., 1]), sign * (final[..., 0] - final[..., 1])).min(1)
-    return paired_bootstrap(np.stack(stacks), margin, n_boot=n_boot)
+    return paired_bootstrap(np.stack(stacks), margin, n_boot=n_boot, chunk=10)  # 8 adversaries x rates: big draws
 
 
 def alpha_table(teacher_retain: np.ndarray, students: dict, tolerance: float = 0.05) -> pd.DataFrame:

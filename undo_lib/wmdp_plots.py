@@ -38,5 +38,7 @@ def fig8(curves: pd.DataFrame, setting, figures_dir, seed: int = 0):
 def fig11(curves: pd.DataFrame, short_step: int, setting, figures_dir, seed: int = 0):
     """Fig 11: Fig 7's three panels (before, after a short and after the long attack) for Section 6's methods, the
     attacker choosing adversary and rate. curves: as fig8's; returns (figure, the points drawn)."""
+    undamaged = ~curves.adversary.astype(str).str.startswith("sp-")  # retain before the attack: the model as stored
+    curves = curves[(curves.metric != "retain") | undamaged]
     points = stage_points(against_every_adversary(curves), short_step, setting.higher_is_better)
     return fig7(points, setting, figures_dir, seed, figure="fig11"), points
