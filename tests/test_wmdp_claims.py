@@ -1,5 +1,4 @@
 """C8 (Section 6): UNDO more resilient than its teacher, the attacker choosing adversary and learning rate."""
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -7,21 +6,7 @@ import pytest
 
 from undo_lib import claims, wmdp_claims
 
-
-def _attacks(rng, strengths, rates=(1e-3, 1e-4), steps=(0, 10, 20), n=80):
-    """{label: attack with per-item grades} whose forget accuracy rises with the step at each label's strength,
-    and the same curves as a tidy table."""
-    base, out, rows = rng.random(n), {}, []
-    for label, strength in strengths.items():
-        items = {}
-        for k, lr in enumerate(rates):
-            for step in steps:
-                p = np.clip(base * 0.2 + strength * step / 20 * (1 - 0.3 * k), 0, 1)
-                items[(lr, step, "forget")] = (rng.random(n) < p).astype(float)
-                rows.append({"model": label, "lr": lr, "step": step, "metric": "forget",
-                             "value": items[(lr, step, "forget")].mean()})
-        out[label] = SimpleNamespace(items=items)
-    return out, pd.DataFrame(rows)
+from test_claims import _attacks  # synthetic attacks with per-item grades
 
 
 def _by_adversary(rng, plan):
@@ -30,7 +15,7 @@ def _by_adversary(rng, plan):
     for adversary, methods in plan.items():
         attacks[adversary] = {}
         for method, strengths in methods.items():
-            attacks[adversary][method], curves = _attacks(rng, strengths)
+            attacks[adversary][method], curves = _attacks(rng, strengths, n=80)
             frames.append(curves.assign(adversary=adversary, method=method))
     return attacks, pd.concat(frames, ignore_index=True)
 
