@@ -13,6 +13,7 @@ def test_the_registry_groups_the_papers_methods_and_the_extras():
     assert display_name("undo") == "UNDO" and display_name("something else") == "something else"
     assert group("section6") == ("max_ent_kl", "rmu_section6")
     assert [display_name(m) for m in group("section6")] == ["MaxEnt", "RMU"]
+    assert [display_name(m) for m in group("section6_baseline")] == ["SAM", "RepNoise"]
     for m in (method(name) for name in group("unlearning", "extra", "baseline")):
         for scale in ("smoke", "cpu", "gpu", "paper"):
             for setting in ("arithmetic", "language"):

@@ -232,6 +232,8 @@ def test_rep_noise_matches_its_terms(tiny_model):
     assert abs(got.item() - want.item()) < 1e-4
     alone = rep_noise(out, batch, alpha=2.0, beta=0.5, max_ent_weight=0.0)  # RepNoise without its MaxEnt base
     assert abs(alone.item() - (want.item() - sum(kls) / len(kls))) < 1e-4
+    weighted = rep_noise(out, batch, alpha=2.0, beta=0.5, retain_weight=3.0)  # Section 6's retain weight
+    assert abs(weighted.item() - (want.item() + 2 * retain.item())) < 1e-4
     assert make_objective("rep_noise", alpha=1.0, beta=1e-3).internals
 
 

@@ -144,6 +144,9 @@ def test_table12_adversaries_relearn_on_their_data_after_their_damage(tmp_path):
     plain, long, damaged = (specs[a.name]["Reference"] for a in picked)
     assert plain.shrink_perturb is None and "shrink_perturb" not in plain.config()
     assert plain.mixture_spec["seq_len"] == 64 and long.mixture_spec["seq_len"] == 256 and long.mixture == "forget/retain"
+    tokens = exp.preset.attack.batch_size * exp.preset.seq_len  # every adversary's step reads the attack's tokens
+    assert plain.attack.batch_size * 64 == tokens and long.attack.batch_size == max(1, tokens // 256)
+    assert plain.attack.lrs == exp.preset.attack.lrs and plain.attack.steps == exp.preset.attack.steps
     text = exp.tokenizer.decode(exp.setting.mixture("forget/retain-qa", 64).batch(0, 4, 0)["input_ids"][0])
     assert "\nAnswer: " in text  # a row holds a whole question and its answer
     assert damaged.config()["shrink_perturb"] == {"alpha": 0.05, "beta": 0.0, "seed": 0}
@@ -172,3 +175,14 @@ def test_section6_sweeps_retain_weight_and_rate_from_the_pretrained_model(tmp_pa
     assert rmu.objective_params["alpha"] == pytest.approx(200.0) and rmu.trainable
     with pytest.raises(ValueError, match="Section 6's methods"):
         exp.section6_sweep_specs("max_ent", reference)
+    picks = pd.DataFrame({"retain_kept": [0.9, 0.5, 0.2]}, index=pd.MultiIndex.from_tuples(
+        [(0.75, 1e-3), (0.3, 1e-4), (0.1, 1e-3)], names=["a", "lr"]))
+    baselines = exp.section6_baseline_specs(picks, reference)  # SAM and RepNoise at MaxEnt's top two points
+    assert set(baselines) == {"sam_section6", "rep_noise_section6"}
+    sam, rep_noise = baselines["sam_section6"], baselines["rep_noise_section6"]
+    assert list(sam) == ["a=0.75 lr=0.001", "a=0.3 lr=0.0001"]
+    assert sam["a=0.75 lr=0.001"].sam_rho == 0.01 and sam["a=0.75 lr=0.001"].objective_params["alpha"] == pytest.approx(3.0)
+    assert sam["a=0.3 lr=0.0001"].train.lr == 1e-4 and sam["a=0.3 lr=0.0001"].objective == "max_ent_kl"
+    point = rep_noise["a=0.75 lr=0.001"]
+    assert point.objective == "rep_noise" and point.objective_params["retain_weight"] == pytest.approx(3.0)
+    assert point.objective_params["alpha"] == 1.0 and point.init.artifact.key == reference.key

@@ -8,7 +8,9 @@ of points in the method comparison. Notebooks and claims iterate over the regist
 Groups: "unlearning" are Section 4's methods (swept, distilled, attacked: Figs 3-4, claim C2); "extra" are methods
 beyond the paper, swept and compared like them (Figs 3 and 7); "baseline" are Section 6's robust baselines, run at
 MaxEnt's chosen learning rate over their own grid (Fig 7); "section6" are MaxEnt and RMU as Section 6 runs them on
-WMDP (Appendix D.2.3), swept over their retain weight and learning rate (setting "wmdp" only).
+WMDP (Appendix D.2.3), swept over their retain weight and learning rate (setting "wmdp" only); "section6_baseline"
+are SAM and RepNoise on that MaxEnt, run at its top two points (Appendix D.2.6, Fig 11); "post_training" is GradDiff
+as Appendix F runs it on TOFU's authors (setting "tofu").
 
 Adding a method: its loss in objectives.py (with a brute-force test), and an entry here.
 """
@@ -18,7 +20,7 @@ from typing import Callable
 from .data.mixture import stable_seed
 from .objectives import LOSSES
 
-GROUPS = ("unlearning", "extra", "baseline", "section6")
+GROUPS = ("unlearning", "extra", "baseline", "section6", "section6_baseline", "post_training")
 
 
 def _never(params: dict) -> bool:
@@ -182,17 +184,31 @@ METHODS = {m.name: m for m in (
 )}
 # Section 6 (Appendix D.2.3, Table 9): loss = a * retain + (1 - a) * forget, swept over a and the rate. Under Adam a
 # loss's scale does not matter, so a is the retain weight a / (1 - a) of the losses here (wmdp.retain_weight). MaxEnt
-# holds the retain rows to the frozen start by KL (max_ent_kl). The stand-in's rates are the arithmetic sweeps'
-# (the same reference), not yet placed on the stand-in itself; RMU keeps the arithmetic steering and retain scale,
-# with Table 9's a multiplying its retain weight.
+# holds the retain rows to the frozen start by KL (max_ent_kl). The stand-in's rates were placed by a trial run of
+# the sweep (H200, fp32, seed 0; wider grids): MaxEnt's three frontier points fell at 1e-4 and 2e-4, inside its grid;
+# RMU keeps the arithmetic steering and retain scale, with Table 9's a multiplying its retain weight.
 METHODS.update({m.name: m for m in (
     Method(name="max_ent_kl", display="MaxEnt", loss="max_ent_kl", group="section6", teacher=_always,
            params={"wmdp": {"alpha": 1.0}},
-           lrs={"smoke": {"wmdp": SMOKE_LRS}, "cpu": {"wmdp": (5e-5, 1e-4, 2e-4, 3e-4)}}),
+           lrs={"smoke": {"wmdp": SMOKE_LRS}, "cpu": {"wmdp": (1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4)}}),
     Method(name="rmu_section6", display="RMU", loss="rmu", group="section6", teacher=_rmu_teacher,
            prepare=_rmu_prepare, params={"wmdp": {"coeff": 0.25, "relative": True, "alpha": 200.0, "retain": True}},
            lrs={"smoke": {"wmdp": SMOKE_LRS}, "cpu": {"wmdp": (2e-1, 5e-1, 1.0, 2.0)}}),
+    # Appendix D.2.6: "Both of these methods operate in addition to MaxEnt, so we use the top two selected MaxEnt
+    # hyperparameters": each runs at a point (a, lr) of MaxEnt's, a weighting its retain term as it weights MaxEnt's
+    # (RETAIN_WEIGHT). SAM is Section 6's MaxEnt with sharpness-aware steps; RepNoise keeps its own retain term,
+    # cross-entropy on the retain rows (RepNoise's), with MaxEnt's forget term added as in Fig 7.
+    Method(name="sam_section6", display="SAM", loss="max_ent_kl", group="section6_baseline", teacher=_always,
+           sam=True, params={"wmdp": {"alpha": 1.0, "rho": 0.01}}),
+    Method(name="rep_noise_section6", display="RepNoise", loss="rep_noise", group="section6_baseline",
+           params={"wmdp": {"alpha": 1.0, "beta": 1.0, "max_ent_weight": 1.0, "retain_weight": 1.0}}),
 )})
+# Appendix F: GradDiff (ascent on the forget authors, descent on the retain ones, weighted 1:1 as OpenUnlearning's).
+METHODS["grad_diff_tofu"] = Method(name="grad_diff_tofu", display="GradDiff", loss="grad_diff", group="post_training",
+                                   params={"tofu": {"alpha": 1.0}},
+                                   lrs={"smoke": {"tofu": SMOKE_LRS}, "cpu": {"tofu": (1e-4, 3e-4, 1e-3, 3e-3)}})
+# The hyperparameter that weights a loss's retain term, which Section 6's a sets (wmdp.retain_weight).
+RETAIN_WEIGHT = {"max_ent_kl": "alpha", "rmu": "alpha", "rep_noise": "retain_weight"}
 OTHER_NAMES = {"undo": "UNDO", "data_filtering": "Data Filtering"}  # points of Fig 7 that are no unlearning method
 
 

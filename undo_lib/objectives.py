@@ -183,9 +183,9 @@ def mmd(x: torch.Tensor, y: torch.Tensor, scales=(0.25, 0.5, 1.0, 2.0, 4.0)) -> 
 
 
 def rep_noise(outputs, batch, alpha: float = 1.0, beta: float = 1e-3, max_ent_weight: float = 1.0,
-              max_positions: int = 512) -> torch.Tensor:
+              max_positions: int = 512, retain_weight: float = 1.0) -> torch.Tensor:
     """RepNoise (Rosati et al., 2024) on the MaxEnt base (Appendix D.1: it "operates in addition to MaxEnt"):
-    CE(retain rows) + max_ent_weight * KL(Uniform || p on forget tokens)
+    retain_weight * CE(retain rows) + max_ent_weight * KL(Uniform || p on forget tokens)
     + beta * MMD(MLP outputs on forget tokens, N(0, I)) - alpha * log(1 + L_forget)
     (max_ent_weight = 0: RepNoise alone).
 
@@ -207,7 +207,8 @@ def rep_noise(outputs, batch, alpha: float = 1.0, beta: float = 1e-3, max_ent_we
         noise.append(mmd(x, y))
     retain_ce = _masked_mean(nlls[0], mask * _rows(batch, False))
     uniform_kl = max_ent(outputs, batch, alpha=0.0)  # MaxEnt's forget term alone
-    return retain_ce + max_ent_weight * uniform_kl + beta * torch.stack(noise).mean() - alpha * torch.log1p(forget_ce)
+    noise_term = beta * torch.stack(noise).mean()
+    return retain_weight * retain_ce + max_ent_weight * uniform_kl + noise_term - alpha * torch.log1p(forget_ce)
 
 
 @dataclass(frozen=True)

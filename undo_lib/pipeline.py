@@ -16,9 +16,10 @@ from . import runner
 from .data.mixture import stable_seed
 from .choice import choose, frontier_points, run_scores, sweep_scores
 from .execute import setting_of, work
-from .methods import METHODS, group, method
+from .methods import METHODS, RETAIN_WEIGHT, group, method
 from .models import MODEL_PRESETS
 from .results import attack_curves, final_metrics, undo_curves, undo_label
+from .attack import AttackCfg
 from .scales import check_params, preset
 from .stages import AttackSpec, From, Noised, Random, Recovered, StageSpec
 from .store import Artifact, Store, default_store
@@ -115,6 +116,16 @@ class Experiment:
             raise ValueError(f"pretrain(which=...) must be 'reference' or 'oracle', got {which!r}")
         return self._spec("pretrain", "cross_entropy", which, self.preset.pretrain, self._random(f"pretrain-{which}"))
 
+    def finetune_spec(self, base: Artifact, which: str = "reference") -> StageSpec:
+        """Appendix F: the pretrained `base` finetuned on the setting's "reference" mix (every author) or its
+        "oracle" mix (the retain authors only), with the preset's `pretrain` settings."""
+        if which not in ("reference", "oracle"):
+            raise ValueError(f"finetune(which=...) must be 'reference' or 'oracle', got {which!r}")
+        return self._spec("pretrain", "cross_entropy", which, self.preset.pretrain, From(base))
+
+    def finetune(self, base: Artifact, which: str = "reference") -> Artifact:
+        return self.train(self.finetune_spec(base, which))
+
     def distill_spec(self, teacher: Artifact, init="random", cfg=None) -> StageSpec:
         """Forward-KL distillation of `teacher` on the pretraining mix into `init` (an Artifact, or "random": a
         fresh model seeded from the teacher's key, never the teacher's initial weights), with the preset's
@@ -160,13 +171,27 @@ class Experiment:
     def section6_sweep_specs(self, name: str, model: Artifact) -> dict:
         """Section 6's sweep of a "section6" method from `model` (Appendix D.2.3): {(a, lr): StageSpec} over
         wmdp.STAND_IN_AS and the method's rates, the retain weight a / (1 - a) times the method's own."""
-        from .wmdp import STAND_IN_AS, retain_weight
+        from .wmdp import STAND_IN_AS
         m = method(name)
         if m.group != "section6":
             raise ValueError(f"section6_sweep_specs runs Section 6's methods {group('section6')}, not {name!r}")
-        weight = m.params[self.setting.name]["alpha"]
-        return {(a, lr): self.unlearn_spec(name, lr, model, alpha=weight * retain_weight(a))
+        return {(a, lr): self._section6_spec(name, a, lr, model)
                 for a in STAND_IN_AS for lr in m.sweep(self.scale, self.setting.name)}
+
+    def section6_baseline_specs(self, max_ent_picks: pd.DataFrame, model: Artifact) -> dict:
+        """SAM and RepNoise as Section 6 runs them (Appendix D.2.6, group "section6_baseline"): from `model`, at the
+        top two of MaxEnt's points (section6_picks, best retain first); {method: {"a=.. lr=..": StageSpec}}."""
+        top = list(max_ent_picks.index[:2])
+        return {name: {f"a={a:g} lr={lr:g}": self._section6_spec(name, a, lr, model) for a, lr in top}
+                for name in group("section6_baseline")}
+
+    def _section6_spec(self, name: str, a: float, lr: float, model: Artifact) -> StageSpec:
+        """A Section 6 method at (a, lr): the loss's retain term (methods.RETAIN_WEIGHT) weighted a / (1 - a) times
+        the method's own weight."""
+        from .wmdp import retain_weight
+        m = method(name)
+        key = RETAIN_WEIGHT[m.loss]
+        return self.unlearn_spec(name, lr, model, **{key: m.params[self.setting.name][key] * retain_weight(a)})
 
     def section6_picks(self, sweep: dict) -> pd.DataFrame:
         """Table 10's three points of a trained Section 6 sweep {(a, lr): Artifact}: choice.frontier_points on the
@@ -272,16 +297,17 @@ class Experiment:
 
     # ---- the relearning attack ----------------------------------------------------------------------------------
     def attack_specs(self, models, forget_only: bool = True, mixture: dict | None = None,
-                     shrink_perturb: tuple | None = None):
+                     shrink_perturb: tuple | None = None, attack: AttackCfg | None = None):
         """An AttackSpec per Artifact of `models` (an Artifact or a nested dict of them), in the same shape.
 
         forget_only (default): grade retain at step 0 only and forget throughout, half the grading; every figure
         reads only forget during the attack. False grades both throughout, as the paper's Table 4 runs did. An
         attack stored with both metrics throughout serves a forget_only request too. mixture (a Mixture's
-        description; default the setting's "attack") and shrink_perturb: an adversary's (adversary_specs)."""
+        description; default the setting's "attack"), shrink_perturb and attack (an AttackCfg; default the
+        preset's): an adversary's (adversary_specs)."""
         if isinstance(models, dict):
-            return {k: self.attack_specs(v, forget_only, mixture, shrink_perturb) for k, v in models.items()}
-        full = AttackSpec(base=self.base, target=models, attack=self.preset.attack,
+            return {k: self.attack_specs(v, forget_only, mixture, shrink_perturb, attack) for k, v in models.items()}
+        full = AttackSpec(base=self.base, target=models, attack=attack or self.preset.attack,
                           mixture_spec=mixture or self.setting.mixture("attack").describe(),
                           shrink_perturb=shrink_perturb)
         if forget_only and not self.store.find("relearn", full.config()):
@@ -292,14 +318,18 @@ class Experiment:
         """Section 6's adversaries (wmdp.ADVERSARIES, Table 12, or those given): {adversary name: attack_specs of
         `models`}, each on its dataset's mixture in rows that hold whole question-answer items (wmdp.STAND_IN_ROW),
         4x longer for a "long" one, the model shrunk first
-        (alpha 0.05) for an "sp-" one. The setting must have Table 12's mixtures (the WMDP stand-in does)."""
-        from .wmdp import ADVERSARIES, DATASET_NAMES, LONG_FACTOR, SHRINK_PERTURB_ALPHA, SHRINK_PERTURB_BETA, STAND_IN_ROW
-        out, standard = {}, max(self.preset.seq_len, STAND_IN_ROW)
+        (alpha 0.05) for an "sp-" one. The setting must have Table 12's mixtures (the WMDP stand-in does).
+        Every adversary's step reads as many tokens as the preset's attack (wmdp.adversary_batch): longer rows,
+        fewer of them (the paper gives no batch size for these attacks)."""
+        from .wmdp import (ADVERSARIES, DATASET_NAMES, LONG_FACTOR, SHRINK_PERTURB_ALPHA, SHRINK_PERTURB_BETA,
+                           STAND_IN_ROW, adversary_batch)
+        out, standard, attack = {}, max(self.preset.seq_len, STAND_IN_ROW), self.preset.attack
         for adversary in adversaries or ADVERSARIES:
             seq_len = standard * (LONG_FACTOR if adversary.long else 1)
             mixture = self.setting.mixture(DATASET_NAMES[adversary.dataset], seq_len).describe()
             damage = (SHRINK_PERTURB_ALPHA, SHRINK_PERTURB_BETA, self.seed) if adversary.shrink_perturb else None
-            out[adversary.name] = self.attack_specs(models, forget_only, mixture, damage)
+            cfg = replace(attack, batch_size=adversary_batch(attack.batch_size, self.preset.seq_len, seq_len))
+            out[adversary.name] = self.attack_specs(models, forget_only, mixture, damage, cfg)
         return out
 
     def relearn(self, models: dict, forget_only: bool = True) -> pd.DataFrame:

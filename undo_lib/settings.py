@@ -7,6 +7,8 @@ its plots. Nothing outside this module tests a setting by its name; code asks th
     arithmetic: forget multiplication/division, keep addition/subtraction; graded by answer accuracy (higher is
                 better).
     language:   forget Korean, keep English; graded by cross-entropy on held-out text (lower is better).
+    wmdp:       Section 6's stand-in: arithmetic as multiple choice (higher is better).
+    tofu:       Appendix F's post-training stand-in: fictional authors' questions, graded by TOFU's metrics.
 """
 import math
 import tempfile
@@ -14,7 +16,7 @@ from functools import cached_property
 
 import torch
 
-from .data import arithmetic, choices, language
+from .data import arithmetic, biographies, choices, language
 from .data.mixture import Mixture, documents_stream, problems_stream, text_stream
 from .data.tokenizer import embedded_tokenizer, hub_tokenizer
 from .evaluate import Evaluator, answer_batch
@@ -236,7 +238,55 @@ class WmdpStandIn(Arithmetic):
         return 0.25
 
 
-SETTINGS = {cls.name: cls for cls in (Arithmetic, Language, WmdpStandIn)}
+class PostTraining(Language):
+    """Appendix F's post-training setting at scales smoke and cpu: the language reference is the pretrained base;
+    it is finetuned on fictional authors' question-answer pairs (data.biographies, TOFU-style), then the forget
+    authors are unlearned and the model distilled back into the base. Graded by TOFU's metrics (tofu.TofuEvaluator)
+    on the forget, retain and holdout authors' graded facts; "forget" and "retain" are Q&A probabilities."""
+    name, metric = "tofu", "probability"
+    forget_label, retain_label = "forget authors", "retain authors"
+    panel_order = 0  # its own figures (12, 13), lettered from (a)
+    SHARES = {"forget": 0.2, "holdout": 0.2}  # of the authors; the rest are retain authors (TOFU: 10/10/80)
+
+    @property
+    def higher_is_better(self) -> bool:
+        return True
+
+    @property
+    def unit(self) -> str:
+        return "Q&A probability"
+
+    def facts(self, group: str, part: str) -> list:
+        return biographies.facts(self.preset.n_authors, group, part, DATA_SEED, self.SHARES)
+
+    @cached_property
+    def streams(self) -> dict:
+        """Finetuning reads every fact of the forget and retain authors; the attack the forget authors' attack facts."""
+        def qa(name, facts):
+            return problems_stream(name, [f.row() for f in facts], self.tokenizer)
+        forget, retain = self.facts("forget", "all"), self.facts("retain", "all")
+        return {"finetune": qa("finetune", forget + retain), "forget_qa": qa("forget_qa", forget),
+                "retain_qa": qa("retain_qa", retain), "forget_attack": qa("forget_attack", self.facts("forget", "attack"))}
+
+    def mixture_parts(self) -> dict:
+        """Finetuning on every author (the "reference" mix, also what the unlearned model is distilled on: "the
+        full TOFU dataset"), the retain authors alone (the oracle: a model never finetuned on the forget authors,
+        forget quality's reference), the forget authors' attack facts (the attack), forget and retain 1:1 (GradDiff)."""
+        return {"reference": [("finetune", 1)], "oracle": [("retain_qa", 1)], "attack": [("forget_attack", 1)],
+                "unlearn": [("forget_qa", 1), ("retain_qa", 1)]}
+
+    def graded(self, split: str):
+        from .tofu import TofuEvaluator
+        if split not in ("validation", "test"):
+            raise ValueError(f"split must be 'validation' or 'test', got {split!r}")
+        return TofuEvaluator({g: self.facts(g, split) for g in biographies.GROUPS}, self.tokenizer)
+
+    @property
+    def chance(self) -> float:
+        return 0.0
+
+
+SETTINGS = {cls.name: cls for cls in (Arithmetic, Language, WmdpStandIn, PostTraining)}
 
 
 def make_setting(preset) -> Setting:

@@ -38,6 +38,13 @@ LONG_FACTOR = SEQ_LEN["long"] // SEQ_LEN["standard"]  # a "long" adversary's row
 STAND_IN_ROW = 64  # a standard adversary row at the laptop scales, in characters: a whole question-answer item
 # ("Question: What is 13 * 17?\nAnswer: 221", ~40) fits, where the preset's 16-token rows would cut every one short
 SHRINK_PERTURB_ALPHA = 0.05
+
+
+def adversary_batch(batch_size: int, seq_len: int, adversary_seq_len: int) -> int:
+    """Rows per step of an adversary whose rows are adversary_seq_len long, reading the tokens of a batch_size x
+    seq_len attack step (at least one row). Table 12 gives no batch size; equal tokens per step makes a long adversary
+    differ from a standard one in its context, not its data per step, and keeps its cost at the laptop scales."""
+    return max(1, batch_size * seq_len // adversary_seq_len)
 SHRINK_PERTURB_BETA = 0.0  # "as formulated in the UNDO method": Section 6's UNDO is shrink-only (beta 0)
 
 # Table 12 lists eight rows under a caption that counts seven; all eight are kept (the text says "seven
