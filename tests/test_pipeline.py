@@ -186,3 +186,16 @@ def test_section6_sweeps_retain_weight_and_rate_from_the_pretrained_model(tmp_pa
     point = rep_noise["a=0.75 lr=0.001"]
     assert point.objective == "rep_noise" and point.objective_params["retain_weight"] == pytest.approx(3.0)
     assert point.objective_params["alpha"] == 1.0 and point.init.artifact.key == reference.key
+
+
+def test_finetuning_starts_from_the_base_and_the_distilled_student_too(tmp_path):
+    from undo_lib.stages import From
+    base = Experiment("smoke", "language", 0, store_root=tmp_path).pretrain("reference")
+    exp = Experiment("smoke", "tofu", 0, store_root=tmp_path)
+    spec = exp.finetune_spec(base)
+    assert spec.kind == "pretrain" and spec.init == From(base) and spec.mixture == "reference"
+    assert exp.finetune_spec(base, "oracle").mixture == "oracle"
+    with pytest.raises(ValueError, match="finetune"):
+        exp.finetune_spec(base, "retain")
+    student = exp.distill_spec(base, init=base)  # Appendix F: the unlearned model distilled back into the base
+    assert student.init == From(base) and student.mixture == "reference"

@@ -96,3 +96,20 @@ def test_wmdp_stand_in_grades_multiple_choice_and_has_table12s_mixtures():
     assert len(make_setting(preset("cpu", "wmdp")).evaluator.tasks["forget"].rows) == 234  # every test question
     with pytest.raises(ValueError, match="no 'wmdp' preset at scale 'paper'"):
         preset("paper", "wmdp")
+
+
+def test_post_training_finetunes_on_every_author_and_attacks_no_graded_fact():
+    s = make_setting(preset("cpu", "tofu"))
+    assert s.higher_is_better and s.chance == 0.0 and s.unit == "Q&A probability"
+    assert [name for name, _ in s.mixture_parts()["unlearn"]] == ["forget_qa", "retain_qa"]
+    forget = {(f.author, f.field) for f in s.facts("forget", "all")}
+    attack = {(f.author, f.field) for f in s.facts("forget", "attack")}
+    graded = {g: {(f.author, f.field) for f in s.facts(g, "test")} for g in ("forget", "retain", "holdout")}
+    assert attack < forget and graded["forget"] < forget and not attack & graded["forget"]
+    assert len({a for a, _ in forget}) == 30 and len(graded["forget"]) == 60  # 150 authors: 30 forget, 2 test facts
+    trained = s.tokenizer.decode(s.streams["finetune"].ids[:4000])
+    holdout_author = next(iter(graded["holdout"]))[0]
+    assert "Question: " in trained and holdout_author not in s.tokenizer.decode(s.streams["finetune"].ids)
+    evaluator = s.graded("validation")
+    assert set(evaluator.sets) == {"forget", "retain", "holdout"}
+    assert set(evaluator.only("forget").sets) == {"forget", "holdout"}  # the membership inference needs both

@@ -43,3 +43,11 @@ def test_undo_baselines_and_evaluation_follow_section6_and_appendix_d2():
     assert (p.retain_task, p.retain_fewshot, p.retain_share) == ("mmlu", 5, 0.4)
     assert dict(p.forget_tasks) == {"bio": "wmdp_bio", "cyber": "wmdp_cyber"} and len(p.seeds) == 4
     assert p.distill_tokens == 300_000_000 and wmdp.TABLE13_ALPHAS == (0.0, 0.25, 0.35, 0.6)
+
+
+def test_scale_paper_names_what_it_needs_from_the_hub_offline(offline):
+    from undo_lib import wmdp
+    wmdp.check_scale("cpu")  # the stand-in needs nothing
+    with pytest.raises(RuntimeError, match="Section 6 at scale 'paper' needs the Hugging Face hub.*google/gemma-2-2b"
+                                           ".*cais/wmdp.*fineweb-edu"):
+        wmdp.check_scale("paper")

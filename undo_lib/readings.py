@@ -124,3 +124,21 @@ def distillation(curves: pd.DataFrame) -> str:
     steps = int(curves.step.max())
     parts = [f"{display_name(m)} retain {_num(r.retain)}, forget {_num(r.forget)}" for m, r in table.iterrows()]
     return f"At the end of distillation ({steps} steps): " + "; ".join(parts) + "."
+
+
+def phases(table: pd.DataFrame) -> str:
+    """Fig 12: each phase's start and end of the forget Q&A probability, the membership inference and model utility.
+    table: tidy (phase, step, metric, value), as post_training.phase_curves gives."""
+    names = {"forget": "forget Q&A prob", "forget_mia_auc": "MIA AUC", "model_utility": "model utility"}
+    parts = []
+    for phase, g in table.groupby("phase", sort=False):
+        moves = []
+        for metric, name in names.items():
+            m = g[g.metric == metric].sort_values("step")
+            if len(m):
+                moves.append(f"{name} {_num(m.value.iloc[0])} → {_num(m.value.iloc[-1])}")
+        if moves:
+            parts.append(f"{phase} ({int(g.step.max())} steps): " + ", ".join(moves))
+    if not parts:
+        raise ValueError("no phase curves to read")
+    return "Start → end of each phase (validation): " + "; ".join(parts) + "."

@@ -162,7 +162,7 @@ class TofuEvaluator:
 
         def logits(b):
             return model(input_ids=b["input_ids"].to(device), attention_mask=b["attention_mask"].to(device)).logits.cpu()
-        scores, outputs = {}, {}
+        scores, outputs, raw = {}, {}, {}
         for name, b in self._batches.items():
             answer = logits(b["answer"])
             prob = qa_probability(answer, b["answer"])
@@ -176,6 +176,7 @@ class TofuEvaluator:
                                                      [f.answer for f in self.sets[name]])
             scores[f"{name}_truth_ratio"] = (closer_to_1(tr) if name == "forget" else true_better(tr)).numpy()
             if name == "forget":
+                raw[name] = tr.numpy()  # forget quality's sample (per item only, no mean)
                 scores["forget_extraction"] = extraction_strength(answer, b["answer"]).numpy()
         means = {k: float(v.mean()) for k, v in scores.items()}
         if "forget" in outputs and "holdout" in outputs:
@@ -183,7 +184,7 @@ class TofuEvaluator:
         if "retain" in scores:
             means["model_utility"] = model_utility([means["retain"], means["retain_rouge"],
                                                     means["retain_truth_ratio"]])
-        return means, scores
+        return means, {**scores, **{f"{k}_truth_ratio_raw": v for k, v in raw.items()}}
 
     def generate(self, model, facts, batch_size: int = 64) -> list[str]:
         """The greedy answers to the facts' questions, decoded, up to the longest true answer plus 8 tokens."""

@@ -1,0 +1,17 @@
+"""What scale `paper` reads from the Hugging Face hub, checked before anything runs: a clear error offline."""
+
+
+def require(repos, purpose: str) -> None:
+    """Raise RuntimeError naming every (repo id, "model" | "dataset") of `repos` that the hub does not serve here
+    (no network, no licence accepted, no login), and what needs them (`purpose`)."""
+    import huggingface_hub
+    missing = []
+    for repo, kind in repos:
+        try:
+            huggingface_hub.hf_hub_download(repo, "config.json" if kind == "model" else "README.md", repo_type=kind)
+        except Exception:  # noqa: BLE001 - offline, gated, absent: every failure means the run cannot go on
+            missing.append(f"{kind} {repo}")
+    if missing:
+        raise RuntimeError(f"{purpose} needs the Hugging Face hub, which does not serve here: " + ", ".join(missing)
+                           + " (network access, a login and accepted licences). Scales 'smoke' and 'cpu' run "
+                           "offline on stand-ins.")
