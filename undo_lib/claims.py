@@ -442,6 +442,8 @@ CLAIM_TITLES = {
     "C3": "UNDO's robustness and compute both rise with α (Fig 5)",
     "C4": "α moves robustness more than β (Fig 6)",
     "C5": "after a long attack no other method dominates UNDO's frontier (Fig 7)",
+    "C6": "INT4 quantization brings back less after distillation (Table 14)",
+    "C7": "the model distilled back into the base relearns closer to the base than to the unlearned model (Fig 13)",
     "C8": "UNDO makes MaxEnt and RMU more resilient to the best of Table 12's adversaries (Fig 8)",
     "C9": "higher α does not recover retain within the distillation budget (Table 13)"}
 

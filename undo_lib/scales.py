@@ -257,8 +257,8 @@ PRESETS[("smoke", "tofu")] = replace(
     unlearn=_unlearn(steps=4, batch_size=4, eval_every=2), unlearn_distill=None)
 PRESETS[("cpu", "tofu")] = replace(
     PRESETS[("cpu", "language")], setting="tofu", n_authors=150,
-    pretrain=TrainCfg(steps=1200, batch_size=16, lr=1e-3, min_lr=1e-4, warmup=20, eval_every=100),
-    distill=TrainCfg(steps=1200, batch_size=16, lr=1e-3, min_lr=1e-4, warmup=20, eval_every=100),
+    pretrain=TrainCfg(steps=1200, batch_size=16, lr=1e-3, min_lr=1e-4, warmup=20, eval_every=200),
+    distill=TrainCfg(steps=1200, batch_size=16, lr=1e-3, min_lr=1e-4, warmup=20, eval_every=200),
     attack=AttackCfg(steps=100, lrs=(3e-3, 1e-3, 3e-4, 1e-4, 3e-5), batch_size=8, eval_every=10),
     unlearn=_unlearn(steps=50, batch_size=16, eval_every=10), unlearn_distill=None)
 

@@ -199,6 +199,7 @@ class TofuEvaluator:
             mask = (torch.arange(width, device=device) >= width - torch.tensor([len(p) for p in chunk],
                                                                                  device=device)[:, None]).long()
             gen = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=longest + 8, do_sample=False,
-                                 pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
+                                 pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id,
+                                 use_cache=True)  # the models are built with use_cache off: 20x slower here
             out.extend(tok.decode(row[width:], skip_special_tokens=True).strip() for row in gen)
         return out
