@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from undo_lib.data.biographies import Fact, author_facts, facts
+from undo_lib.data.biographies import author_facts, facts
 from undo_lib.data.tokenizer import char_tokenizer
 from undo_lib.models import build_model
 from undo_lib.tofu import (TofuEvaluator, closer_to_1, extraction_strength, forget_quality, mia_auc, min_k_score,
@@ -101,7 +101,8 @@ def test_authors_have_perturbed_answers_and_disjoint_parts():
 def test_the_evaluator_grades_every_metric_on_a_tiny_model():
     shares = {"forget": 0.25, "holdout": 0.25}
     sets = {g: facts(8, g, "test", 0, shares) for g in ("forget", "retain", "holdout")}
-    text = "".join(f.row(a)[0] + f.row(a)[1] for fs in sets.values() for f in fs for a in (f.answer, f.paraphrase, *f.perturbed))
+    every = [f.row(a) for fs in sets.values() for f in fs for a in (f.answer, f.paraphrase, *f.perturbed)]
+    text = "".join(prompt + answer for prompt, answer in every)
     tok = char_tokenizer([text])
     model = build_model(TINY, len(tok), seed=0, tokenizer=tok)
     evaluator = TofuEvaluator(sets, tok)
@@ -116,4 +117,3 @@ def test_the_evaluator_grades_every_metric_on_a_tiny_model():
     assert len(answers) == 3 and all(isinstance(a, str) for a in answers)
     assert set(evaluator.only("forget")(model)) == {"forget", "forget_rouge", "forget_truth_ratio",
                                                     "forget_extraction", "forget_mia_auc"}
-    assert isinstance(Fact, type)

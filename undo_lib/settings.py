@@ -265,8 +265,9 @@ class PostTraining(Language):
         def qa(name, facts):
             return problems_stream(name, [f.row() for f in facts], self.tokenizer)
         forget, retain = self.facts("forget", "all"), self.facts("retain", "all")
+        attack = self.facts("forget", "attack")
         return {"finetune": qa("finetune", forget + retain), "forget_qa": qa("forget_qa", forget),
-                "retain_qa": qa("retain_qa", retain), "forget_attack": qa("forget_attack", self.facts("forget", "attack"))}
+                "retain_qa": qa("retain_qa", retain), "forget_attack": qa("forget_attack", attack)}
 
     def mixture_parts(self) -> dict:
         """Finetuning on every author (the "reference" mix, also what the unlearned model is distilled on: "the

@@ -161,7 +161,8 @@ class TofuEvaluator:
         device = next(model.parameters()).device
 
         def logits(b):
-            return model(input_ids=b["input_ids"].to(device), attention_mask=b["attention_mask"].to(device)).logits.cpu()
+            ids, mask = b["input_ids"].to(device), b["attention_mask"].to(device)
+            return model(input_ids=ids, attention_mask=mask).logits.cpu()
         scores, outputs, raw = {}, {}, {}
         for name, b in self._batches.items():
             answer = logits(b["answer"])
