@@ -48,11 +48,16 @@ def exact_match(logits, batch) -> torch.Tensor:
     return ((predicted == target) | ~graded).all(-1)
 
 
+def next_token_logprobs(logits, input_ids) -> torch.Tensor:
+    """[..., N, T-1]: the log-probability (fp32) of each next token of input_ids [N, T]; logits [..., N, T, V]."""
+    logp = F.log_softmax(logits[..., :-1, :].float(), dim=-1)
+    target = input_ids[:, 1:].expand(logp.shape[:-1])
+    return logp.gather(-1, target.unsqueeze(-1)).squeeze(-1)
+
+
 def row_nll(logits, batch) -> tuple[torch.Tensor, torch.Tensor]:
     """(sum of next-token NLL per row [..., N], number of tokens per row [N]); logits [..., N, T, V]."""
-    logp = F.log_softmax(logits[..., :-1, :].float(), dim=-1)
-    target = batch["input_ids"][:, 1:].expand(logp.shape[:-1])
-    nll = -logp.gather(-1, target.unsqueeze(-1)).squeeze(-1)
+    nll = -next_token_logprobs(logits, batch["input_ids"])
     mask = (batch["attention_mask"][:, :-1] * batch["attention_mask"][:, 1:]).float()
     return (nll * mask).sum(-1), mask.sum(-1)
 
@@ -132,17 +137,26 @@ class Evaluator:
 
         Grades are remembered by a fingerprint of the weights, so a model graded at the end of one stage is not
         graded again at the start of the next (every run of a learning-rate sweep starts from the same model)."""
-        key = fingerprint(model)
-        if key not in self._memo:
-            device = next(model.parameters()).device
-            means, scores = self.grade(model_forward(model), device, per_item=True)
-            self._memo[key] = ({k: float(v) for k, v in means.items()}, {k: v.numpy() for k, v in scores.items()})
-            if len(self._memo) > self.MEMO_SIZE:
-                self._memo.popitem(last=False)
-        means, scores = self._memo[key]
-        if items is not None:
-            items.update({k: v.copy() for k, v in scores.items()})
-        return dict(means)
+        return remembered(self._memo, self.MEMO_SIZE, model, self._grade_model, items)
+
+    def _grade_model(self, model) -> tuple[dict, dict]:
+        means, scores = self.grade(model_forward(model), next(model.parameters()).device, per_item=True)
+        return {k: float(v) for k, v in means.items()}, {k: v.numpy() for k, v in scores.items()}
+
+
+def remembered(memo: OrderedDict, size: int, model, grade, items: dict | None = None) -> dict:
+    """grade(model) -> ({metric: float}, {metric: per-item numpy scores}), remembered in `memo` by the weights'
+    fingerprint (the oldest of more than `size` forgotten); fills `items` with copies of the per-item scores and
+    returns a copy of the means."""
+    key = fingerprint(model)
+    if key not in memo:
+        memo[key] = grade(model)
+        if len(memo) > size:
+            memo.popitem(last=False)
+    means, scores = memo[key]
+    if items is not None:
+        items.update({k: v.copy() for k, v in scores.items()})
+    return dict(means)
 
 
 def fingerprint(model) -> str:

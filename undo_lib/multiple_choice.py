@@ -76,6 +76,7 @@ def context(task: ChoiceTask, question: str) -> str:
 def picks_right(model, tokenizer, task: ChoiceTask, chunk: int = 1024) -> torch.Tensor:
     """[N] 1/0: whether the option of highest log-likelihood (summed over its tokens, after `context`) is the
     answer, for every row of `task`, in batched forward passes: lm-eval's `acc`, computed in one go."""
+    from .evaluate import next_token_logprobs
     from .models import forward
     if len({len(r["choices"]) for r in task.rows}) != 1:
         raise ValueError(f"{task.name}: the batched engine needs the same number of options in every row")
@@ -95,8 +96,7 @@ def picks_right(model, tokenizer, task: ChoiceTask, chunk: int = 1024) -> torch.
     scores = []
     for lo in range(0, len(seqs), chunk):
         x, m = ids[lo: lo + chunk].to(device), target[lo: lo + chunk].to(device)
-        logp = torch.log_softmax(forward(model, x, (x != tokenizer.pad_token_id).long()).logits[:, :-1], -1)
-        token = logp.gather(-1, x[:, 1:, None]).squeeze(-1)  # log p of each next token
+        token = next_token_logprobs(forward(model, x, (x != tokenizer.pad_token_id).long()).logits, x)
         scores.append((token * m[:, 1:]).sum(-1).cpu())
     scores = torch.cat(scores).view(len(task.rows), -1)
     return (scores.argmax(-1) == torch.tensor([r["answer"] for r in task.rows])).float()

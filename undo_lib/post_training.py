@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .claims import _require, worst_case_summary
-from .data.hub import require
+from .data.hub import require, stand_in_only
 from .results import item_scores
 from .stats import Interval, paired_bootstrap
 
@@ -56,14 +56,8 @@ def check_paper_inputs(cfg: TofuCfg = PAPER) -> None:
 
 
 def check_scale(scale: str) -> None:
-    """Notebook 06 runs its stand-in at smoke and cpu; at gpu and paper the real experiment, which needs the hub
-    (checked first) and is not built yet."""
-    if scale in ("smoke", "cpu"):
-        return
-    check_paper_inputs()
-    raise NotImplementedError(f"notebook 06 at scale {scale!r}: the hub serves TOFU and the models, but the real "
-                              "experiment (Gemma-2-2B and Phi-1.5 through OpenUnlearning) is not built yet; "
-                              "run scale 'cpu'")
+    """Notebook 06 at a scale: the stand-in at smoke and cpu; at gpu and paper the real experiment (data.hub)."""
+    stand_in_only(scale, check_paper_inputs, "notebook 06 (Gemma-2-2B and Phi-1.5 on TOFU)")
 
 
 def phase_curves(stages: dict) -> pd.DataFrame:

@@ -24,6 +24,11 @@ from .evaluate import Evaluator, answer_batch
 DATA_SEED = 42  # the paper's fixed seed for data sampling; the experiment seed varies initializations and batches
 
 
+def _check_split(split: str) -> None:
+    if split not in ("validation", "test"):
+        raise ValueError(f"split must be 'validation' or 'test', got {split!r}")
+
+
 class Setting:
     """One setting at one scale (its `Preset`): data streams, mixtures, evaluator, metric direction, labels."""
 
@@ -171,8 +176,7 @@ class Language(Setting):
     def graded(self, split: str) -> Evaluator:
         """Windows of seq_len tokens spread evenly over the whole held-out text, up to n_eval tokens per domain and
         split; validation and test take alternate windows."""
-        if split not in ("validation", "test"):
-            raise ValueError(f"split must be 'validation' or 'test', got {split!r}")
+        _check_split(split)
         p, sets = self.preset, {}
         for name, lang in (("retain", "english"), ("forget", "korean")):
             ids = self.text_stream(lang, "validation").ids
@@ -221,8 +225,7 @@ class WmdpStandIn(Arithmetic):
 
     def graded(self, split: str) -> "ChoiceEvaluator":
         from .multiple_choice import ChoiceEvaluator, ChoiceTask
-        if split not in ("validation", "test"):
-            raise ValueError(f"split must be 'validation' or 'test', got {split!r}")
+        _check_split(split)
         bos, n = self.tokenizer.bos_token, self.preset.n_eval
 
         def spread(rows):  # every question, or n_eval of them spread evenly (scale smoke)
@@ -278,8 +281,7 @@ class PostTraining(Language):
 
     def graded(self, split: str):
         from .tofu import TofuEvaluator
-        if split not in ("validation", "test"):
-            raise ValueError(f"split must be 'validation' or 'test', got {split!r}")
+        _check_split(split)
         return TofuEvaluator({g: self.facts(g, split) for g in biographies.GROUPS}, self.tokenizer)
 
     @property

@@ -14,13 +14,13 @@ suite. Per question (prompt "Question: q\\nAnswer:", graded on the answer's toke
 - forget quality: the p-value of a KS test between the truth ratios of the model and of a model never finetuned on
   the forget authors, on the forget questions (`forget_quality`; it needs that model, so it is computed apart).
 """
+from collections import OrderedDict
 from functools import cached_property
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from .evaluate import answer_batch, fingerprint
+from .evaluate import answer_batch, next_token_logprobs, remembered
 
 MIN_K = 0.4  # OpenUnlearning's mia_min_k
 
@@ -28,9 +28,7 @@ MIN_K = 0.4  # OpenUnlearning's mia_min_k
 def answer_logprobs(logits, batch) -> tuple[torch.Tensor, torch.Tensor]:
     """(log-probability of each next token [..., N, T-1], mask of the answer's tokens [N, T-1]); logits
     [..., N, T, V], batch an answer_batch (answer_mask covers the answer and its end-of-text token)."""
-    logp = F.log_softmax(logits[..., :-1, :].float(), dim=-1)
-    target = batch["input_ids"][:, 1:].expand(logp.shape[:-1])
-    return logp.gather(-1, target.unsqueeze(-1)).squeeze(-1), batch["answer_mask"][:, 1:].float()
+    return next_token_logprobs(logits, batch["input_ids"]), batch["answer_mask"][:, 1:].float()
 
 
 def qa_probability(logits, batch) -> torch.Tensor:
@@ -119,7 +117,7 @@ class TofuEvaluator:
     MEMO_SIZE = 64
 
     def __init__(self, sets: dict, tokenizer):
-        self.sets, self.tokenizer, self._memo = dict(sets), tokenizer, {}
+        self.sets, self.tokenizer, self._memo = dict(sets), tokenizer, OrderedDict()
 
     def only(self, *names) -> "TofuEvaluator":
         missing = set(names) - set(self.sets)
@@ -142,28 +140,26 @@ class TofuEvaluator:
                                        for j in range(len(facts[0].perturbed))]}
         return out
 
-    @torch.no_grad()
     def __call__(self, model, items: dict | None = None) -> dict:
-        key = fingerprint(model)
-        if key not in self._memo:
-            was_training = model.training
-            model.eval()
-            self._memo[key] = self._grade(model)
-            model.train(was_training)
-            if len(self._memo) > self.MEMO_SIZE:
-                self._memo.pop(next(iter(self._memo)))
-        means, scores = self._memo[key]
-        if items is not None:
-            items.update({k: v.copy() for k, v in scores.items()})
-        return dict(means)
+        return remembered(self._memo, self.MEMO_SIZE, model, self._grade, items)
 
+    @torch.no_grad()
     def _grade(self, model) -> tuple[dict, dict]:
+        """({metric: mean}, {metric: per-item scores}) of one model, graded in eval mode."""
+        was_training = model.training
+        model.eval()
+        try:
+            return self._grade_eval(model)
+        finally:
+            model.train(was_training)
+
+    def _grade_eval(self, model) -> tuple[dict, dict]:
         device = next(model.parameters()).device
 
         def logits(b):
             ids, mask = b["input_ids"].to(device), b["attention_mask"].to(device)
             return model(input_ids=ids, attention_mask=mask).logits.cpu()
-        scores, outputs, raw = {}, {}, {}
+        scores, outputs = {}, {}
         for name, b in self._batches.items():
             answer = logits(b["answer"])
             prob = qa_probability(answer, b["answer"])
@@ -177,7 +173,7 @@ class TofuEvaluator:
                                                      [f.answer for f in self.sets[name]])
             scores[f"{name}_truth_ratio"] = (closer_to_1(tr) if name == "forget" else true_better(tr)).numpy()
             if name == "forget":
-                raw[name] = tr.numpy()  # forget quality's sample (per item only, no mean)
+                forget_tr = tr.numpy()  # forget quality's sample (per item only, no mean)
                 scores["forget_extraction"] = extraction_strength(answer, b["answer"]).numpy()
         means = {k: float(v.mean()) for k, v in scores.items()}
         if "forget" in outputs and "holdout" in outputs:
@@ -185,7 +181,9 @@ class TofuEvaluator:
         if "retain" in scores:
             means["model_utility"] = model_utility([means["retain"], means["retain_rouge"],
                                                     means["retain_truth_ratio"]])
-        return means, {**scores, **{f"{k}_truth_ratio_raw": v for k, v in raw.items()}}
+        if "forget" in scores:
+            scores = {**scores, "forget_truth_ratio_raw": forget_tr}
+        return means, scores
 
     def generate(self, model, facts, batch_size: int = 64) -> list[str]:
         """The greedy answers to the facts' questions, decoded, up to the longest true answer plus 8 tokens."""

@@ -6,6 +6,8 @@ At scales smoke and cpu an offline stand-in runs the same code path (undo_lib.da
 """
 from dataclasses import dataclass
 
+from .data.hub import require, stand_in_only
+
 DOMAINS = ("bio", "cyber")
 SEEDS = (0, 1, 2, 3)  # "averaged across 4 seeds" (Fig 8)
 
@@ -127,19 +129,14 @@ HUB_DATASETS = ("cais/wmdp", "cais/mmlu", "cais/wmdp-corpora")
 def check_paper_inputs(cfg: WmdpCfg = PAPER) -> None:
     """Raise at once, naming them, when the hub does not serve Gemma-2-2B, WMDP, MMLU, the corpora or Table 11's
     auxiliary datasets (the authors' own Wikipedia question-answer set is not public and is not checked)."""
-    from .data.hub import require
     auxiliary = [(name, "dataset") for name, _, _ in AUXILIARY_MIX if "/" in name]
     require([(cfg.model, "model")] + [(d, "dataset") for d in HUB_DATASETS] + auxiliary, "Section 6 at scale 'paper'")
 
 
 def check_scale(scale: str) -> None:
-    """Notebook 05 runs its stand-in at smoke and cpu; at gpu and paper the real experiment, which needs the hub
-    (checked first) and is not built yet."""
-    if scale in ("smoke", "cpu"):
-        return
-    check_paper_inputs()
-    raise NotImplementedError(f"notebook 05 at scale {scale!r}: the hub serves what Section 6 reads, but the real "
-                              "experiment (Gemma-2-2B) is not built yet; run scale 'cpu'")
+    """Notebook 05 at a scale: the stand-in at smoke and cpu; at gpu and paper the real experiment (data.hub)."""
+    stand_in_only(scale, check_paper_inputs, "notebook 05 (Section 6 on Gemma-2-2B)")
+
 
 TABLE13_ALPHAS = (0.0, 0.25, 0.35, 0.6)  # shrink-only (beta 0) damage tried on Gemma-2-2B before distilling
 

@@ -15,3 +15,13 @@ def require(repos, purpose: str) -> None:
         raise RuntimeError(f"{purpose} needs the Hugging Face hub, which does not serve here: " + ", ".join(missing)
                            + " (network access, a login and accepted licences). Scales 'smoke' and 'cpu' run "
                            "offline on stand-ins.")
+
+
+def stand_in_only(scale: str, check_hub, experiment: str) -> None:
+    """A notebook whose offline stand-in runs at scales smoke and cpu: at gpu and paper, `check_hub()` first (it
+    raises offline, naming what is missing), then refuse: the real `experiment` is not built yet."""
+    if scale in ("smoke", "cpu"):
+        return
+    check_hub()
+    raise NotImplementedError(f"{experiment} at scale {scale!r}: the hub serves what it reads, but the real "
+                              "experiment is not built yet; run scale 'cpu'")
