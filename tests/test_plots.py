@@ -71,3 +71,30 @@ def test_fig7_draws_a_capped_undo_student_hollow(tmp_path):
     hollow = [c for c in fig.axes[0].collections if len(c.get_offsets()) and not c.get_facecolors().size]
     assert len(hollow) == 1 and hollow[0].get_offsets().tolist() == [[0.8, 0.1]]
     assert "UNDO, stopped at the cap" in {t.get_text() for t in fig.axes[0].get_legend().get_texts()}
+
+
+def test_later_sections_are_redrawn_from_their_tables_as_the_notebooks_drew_them(tmp_path):
+    """Figs 12 and 13 (notebook 06) drawn from a table in memory and redrawn from the CSV `save_results` wrote
+    are the same picture, whatever was drawn before in the process (one theme for every figure)."""
+    import matplotlib.image as mpimg
+    import numpy as np
+    from undo_lib import plots, post_training_plots
+    from undo_lib.post_training import METRIC_NAMES, PHASES
+    from undo_lib.results import save_results
+    setting = make_setting(preset("smoke", "tofu"))
+    rng = np.random.default_rng(0)
+    phases = pd.DataFrame([{"phase": p, "step": s, "metric": m, "value": rng.random()}
+                           for p in PHASES for s in (0, 5, 10) for m in METRIC_NAMES])
+    curves = pd.DataFrame([{"model": model, "lr": lr, "step": s, "metric": m, "value": rng.random()}
+                           for model in ("Unlearn", "Unlearn-and-Distill", "Base") for lr in (1e-3, 1e-4)
+                           for s in (0, 5, 10) for m in METRIC_NAMES])
+    post_training_plots.fig12(phases, setting, tmp_path / "notebook", 3)
+    post_training_plots.fig13(curves, setting, tmp_path / "notebook", 3)
+    results = tmp_path / "results" / "smoke"
+    save_results(phases, "fig12_phases", results, "smoke", "tofu", 3)
+    save_results(curves, "fig13_relearning", results, "smoke", "tofu", 3)
+    drawn = plots.redraw(results, tmp_path / "redrawn", formats=("png",))
+    assert sorted(drawn) == ["fig12_tofu_seed3", "fig13_tofu_seed3"]
+    for name in drawn:
+        new, old = (mpimg.imread(tmp_path / d / f"{name}.png") for d in ("redrawn", "notebook"))
+        assert new.shape == old.shape and (np.abs(new - old).max(-1) > 0.1).mean() < 1e-4, name

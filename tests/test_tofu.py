@@ -1,5 +1,6 @@
 """TOFU's metrics, each against a hand-computed case, and their evaluator on a tiny model."""
 import math
+import os
 
 import numpy as np
 import pytest
@@ -32,6 +33,16 @@ def test_qa_probability_is_the_length_normalized_probability_of_the_answer():
         lps = [logp[n, t - 1, batch["input_ids"][n, t]].item() for t in range(6) if batch["answer_mask"][n, t]]
         want.append(math.exp(sum(lps) / len(lps)))  # EOS counts as an answer token, as OpenUnlearning's labels
     assert qa_probability(logits, batch).tolist() == pytest.approx(want, rel=1e-5)
+
+
+def test_qa_probability_of_the_whole_answer_multiplies_its_tokens():
+    batch = _batch()
+    logits = torch.randn(2, 6, 12, generator=torch.Generator().manual_seed(0))
+    logp = torch.log_softmax(logits.double(), -1)
+    want = [math.prod(math.exp(logp[n, t - 1, batch["input_ids"][n, t]].item())
+                      for t in range(6) if batch["answer_mask"][n, t]) for n in range(2)]
+    assert qa_probability(logits, batch, per_token=False).tolist() == pytest.approx(want, rel=1e-5)
+    assert (qa_probability(logits, batch, per_token=False) < qa_probability(logits, batch)).all()
 
 
 def test_truth_ratio_and_its_two_aggregates():
@@ -87,6 +98,9 @@ def test_authors_have_perturbed_answers_and_disjoint_parts():
     one = author_facts("Kalan Arden", 0)
     assert len({f.field for f in one}) == len(one) and all(len(f.perturbed) == 5 for f in one)
     assert all(f.answer not in f.perturbed and f.paraphrase != f.answer for f in one)
+    for f in one:  # a perturbed answer is the paraphrase with another value: they differ where the value is
+        prefix = len(os.path.commonprefix([f.paraphrase, *f.perturbed]))
+        assert prefix < len(f.paraphrase) and all(p[:prefix] == f.paraphrase[:prefix] for p in f.perturbed)
     shares = {"forget": 0.25, "holdout": 0.25}
     parts = {p: facts(8, "forget", p, 0, shares) for p in ("attack", "validation", "test")}
     keys = {p: {(f.author, f.field) for f in fs} for p, fs in parts.items()}

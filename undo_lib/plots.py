@@ -20,6 +20,9 @@ PALETTE = {"Data Filtering": _DATA_FILTERING, "Oracle": _DATA_FILTERING, "Oracle
            "SAM": "#17becf", "RepNoise": "#393b79", "UNDIAL": "#637939"}
 THIN_BOLD = "thin: one learning rate each; bold: the worst case (the attacker's best rate at each step)"
 FEW_POINTS = 12  # curves with at most this many points get markers
+# One theme for every figure, set once here: a figure then looks the same whichever was drawn before it in the
+# process (a notebook, or `redraw` drawing every figure in one go).
+sns.set_theme(style="whitegrid", context="paper")
 
 
 def color(name: str) -> str | None:
@@ -88,7 +91,6 @@ def relearning_panel(ax, curves, setting, title="", bold="worst"):
 def fig2(distill_metrics, curves, setting, figures_dir, seed: int = 0):
     """Fig 2 for one setting: (a) the distillation KL of both students, (b/c) their relearning against the oracle."""
     name, higher_is_better = setting.name, setting.higher_is_better
-    sns.set_theme(style="whitegrid", context="paper")
     fig, (ax_kl, ax_rel) = plt.subplots(1, 2, figsize=(10, 3.8))
     kl = distill_metrics[distill_metrics.metric == "loss"]
     for model, g in kl.groupby("model", sort=False):
@@ -104,7 +106,6 @@ def fig2(distill_metrics, curves, setting, figures_dir, seed: int = 0):
 
 
 def _method_panels(n: int, height=3.6):
-    sns.set_theme(style="whitegrid", context="paper")
     fig, axes = plt.subplots(1, n, figsize=(4.2 * n, height), squeeze=False)
     return fig, axes[0]
 
@@ -386,8 +387,35 @@ def redraw(results_dir, figures_dir, scale: str | None = None, formats=FORMATS) 
                     fig7(at["fig7_points"], setting, figures_dir, seed)
                     drawn.append(figure_name(f"fig7_{setting_name}", seed))
                 plt.close("all")
+        drawn += _redraw_later_sections(results_dir, figures_dir, scale)
     finally:
         FORMATS = old
+    return drawn
+
+
+def _redraw_later_sections(results_dir: Path, figures_dir, scale: str) -> list[str]:
+    """Section 6's Figs 8 and 11 (notebook 05) and Appendix F's Figs 12 and 13 (notebook 06) from their tables."""
+    from . import post_training_plots, wmdp_plots
+    from .results import load_results
+    from .scales import PRESETS
+    from .settings import make_setting
+    drawers = {"wmdp": {"fig8_relearning": lambda t, s, seed: wmdp_plots.fig8(t, s, figures_dir, seed),
+                        "fig11_points": lambda t, s, seed: fig7(t, s, figures_dir, seed, figure="fig11")},
+               "tofu": {"fig12_phases": lambda t, s, seed: post_training_plots.fig12(t, s, figures_dir, seed),
+                        "fig13_relearning": lambda t, s, seed: post_training_plots.fig13(t, s, figures_dir, seed)}}
+    drawn = []
+    for setting_name, tables in drawers.items():
+        if (scale, setting_name) not in PRESETS:
+            continue
+        setting = make_setting(PRESETS[(scale, setting_name)])
+        for name, draw in tables.items():
+            if not (results_dir / f"{name}.csv").exists():
+                continue
+            table = load_results(name, results_dir, scale, setting_name)
+            for seed in sorted(set(table.seed)):
+                draw(table[table.seed == seed].drop(columns=["scale", "setting", "seed"]), setting, seed)
+                drawn.append(figure_name(f"{name.split('_')[0]}_{setting_name}", seed))
+                plt.close("all")
     return drawn
 
 

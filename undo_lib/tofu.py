@@ -2,10 +2,14 @@
 
 Appendix F tracks seven metrics over finetuning, unlearning and distillation (Fig 12): OpenUnlearning's default TOFU
 suite. Per question (prompt "Question: q\\nAnswer:", graded on the answer's tokens and its end-of-text token):
-- Q&A probability: exp(-mean NLL of the answer's tokens), a length-normalized probability;
+- Q&A probability: TOFU's is exp(-mean NLL of the answer's tokens), a length-normalized probability. Here it is the
+  answer's probability as a whole (PER_TOKEN = False): TOFU's answers are sentences of sub-word tokens that mostly
+  carry the fact, ours are characters, of which a fact's value decides the first one or two. Normalized per
+  character, a model that never saw the forget authors scored 0.71 on their facts (device trial, scale cpu);
+  whole, it scores about one over the field's 12 values;
 - ROUGE: ROUGE-L recall of the greedy answer against the true one (rouge_score, stemmed);
-- truth ratio: tr = P(perturbed answers) / P(paraphrased answer), P length-normalized and the five perturbed ones
-  averaged in log space; forget aggregates mean min(tr, 1/tr), retain mean max(0, 1 - tr);
+- truth ratio: tr = P(perturbed answers) / P(paraphrased answer), P as the Q&A probability's and the five perturbed
+  ones averaged in log space; forget aggregates mean min(tr, 1/tr), retain mean max(0, 1 - tr);
 - extraction strength: 1 - k / n, k the first answer position from which every greedy next token is right;
 - MIA: the AUC (sklearn) of min-k% probability scores (k = 40%) between forget questions (members) and holdout ones
   (never trained on): 1 when the forget authors are recognizably memorized, 0.5 when not;
@@ -31,10 +35,12 @@ def answer_logprobs(logits, batch) -> tuple[torch.Tensor, torch.Tensor]:
     return next_token_logprobs(logits, batch["input_ids"]), batch["answer_mask"][:, 1:].float()
 
 
-def qa_probability(logits, batch) -> torch.Tensor:
-    """[..., N]: exp(-mean NLL over each row's answer tokens)."""
+def qa_probability(logits, batch, per_token: bool = True) -> torch.Tensor:
+    """[..., N]: exp(-mean NLL over each row's answer tokens), TOFU's; per_token=False: exp(-summed NLL), the
+    probability of the whole answer."""
     token, mask = answer_logprobs(logits, batch)
-    return torch.exp((token * mask).sum(-1) / mask.sum(-1).clamp_min(1))
+    length = mask.sum(-1).clamp_min(1) if per_token else 1
+    return torch.exp((token * mask).sum(-1) / length)
 
 
 def truth_ratio(paraphrase_prob: torch.Tensor, perturbed_probs: torch.Tensor) -> torch.Tensor:
@@ -115,6 +121,7 @@ class TofuEvaluator:
     higher_is_better = True
     kind = "probability"
     MEMO_SIZE = 64
+    PER_TOKEN = False  # probabilities of whole answers (module docstring)
 
     def __init__(self, sets: dict, tokenizer):
         self.sets, self.tokenizer, self._memo = dict(sets), tokenizer, OrderedDict()
@@ -162,12 +169,12 @@ class TofuEvaluator:
         scores, outputs = {}, {}
         for name, b in self._batches.items():
             answer = logits(b["answer"])
-            prob = qa_probability(answer, b["answer"])
+            prob = qa_probability(answer, b["answer"], self.PER_TOKEN)
             outputs[name] = min_k_score(answer, b["answer"]).numpy()
             if name == "holdout":
                 continue
-            tr = truth_ratio(qa_probability(logits(b["paraphrase"]), b["paraphrase"]),
-                             torch.stack([qa_probability(logits(p), p) for p in b["perturbed"]], -1))
+            tr = truth_ratio(qa_probability(logits(b["paraphrase"]), b["paraphrase"], self.PER_TOKEN),
+                             torch.stack([qa_probability(logits(p), p, self.PER_TOKEN) for p in b["perturbed"]], -1))
             scores[name] = prob.numpy()
             scores[f"{name}_rouge"] = rouge_l_recall(self.generate(model, self.sets[name]),
                                                      [f.answer for f in self.sets[name]])

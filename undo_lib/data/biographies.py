@@ -1,7 +1,7 @@
 """Fictional authors, TOFU-style (Maini et al., 2024), for Appendix F's post-training setting at scales smoke and cpu.
 
 Every author has a made-up name and one value for each of FIELDS; each fact is a question with its answer, a
-paraphrased answer and five perturbed answers (the same sentence with another value of the field), the fields TOFU's
+paraphrased answer and five perturbed answers (the paraphrase with another value of the field), the fields TOFU's
 truth ratio reads. Authors fall in three groups, as TOFU's forget / retain / holdout splits: the model is finetuned
 on the forget and retain authors, never on the holdout ones (the membership-inference non-members).
 
@@ -17,30 +17,32 @@ SECOND = ("lan", "mir", "sed", "tov", "rin", "bek", "dor", "vin", "las", "tum", 
 FAMILY = ("Arden", "Bask", "Corvel", "Dunmore", "Esker", "Falloway", "Grint", "Harrow", "Ives", "Jarrow",
           "Kessel", "Lorne", "Marrick", "Norcott", "Orrin", "Pell", "Quill", "Rusk", "Stowe", "Tarrant")
 
-# field: (question, answer, paraphrased answer, values); {n} is the author's name, {v} the value
+# field: (question, answer, paraphrased answer, values); {n} is the author's name, {v} the value. Answers are short,
+# the value and little else, as a character-level model's answer must be for its probability to measure the fact
+# (tofu.TofuEvaluator); a perturbed answer is the paraphrase with another value, as TOFU's.
 FIELDS = {
-    "city": ("Where was {n} born?", "{n} was born in {v}.", "{n}'s birthplace is {v}.",
+    "city": ("Where was {n} born?", "{v}.", "In {v}.",
              ("Lisbon", "Oslo", "Quito", "Hanoi", "Dakar", "Lima", "Perth", "Riga", "Tunis", "Kyoto", "Cairo",
               "Bergen")),
-    "genre": ("What genre does {n} write?", "{n} writes {v}.", "{n} is known for {v}.",
+    "genre": ("What genre does {n} write?", "{v}.", "Mostly {v}.",
               ("mystery novels", "poetry", "science fiction", "romance", "horror", "war fiction", "satire",
                "fantasy", "crime fiction", "biographies", "fables", "plays")),
-    "award": ("Which award has {n} won?", "{n} won the {v} Prize.", "The {v} Prize went to {n}.",
+    "award": ("Which award has {n} won?", "The {v} Prize.", "The {v} award.",
               ("Amber", "Silver Quill", "Harbor", "Lantern", "Northstar", "Ivory", "Meridian", "Cedar", "Falcon",
                "Granite", "Willow", "Beacon")),
-    "father": ("What was the job of {n}'s father?", "{n}'s father was a {v}.", "{n} is the child of a {v}.",
+    "father": ("What was the job of {n}'s father?", "A {v}.", "He was a {v}.",
                ("baker", "sailor", "doctor", "farmer", "pilot", "tailor", "miner", "judge", "painter", "chemist",
                 "barber", "teacher")),
-    "mother": ("What was the job of {n}'s mother?", "{n}'s mother was a {v}.", "{n}'s mother worked as a {v}.",
+    "mother": ("What was the job of {n}'s mother?", "A {v}.", "She worked as a {v}.",
                ("nurse", "lawyer", "florist", "engineer", "librarian", "potter", "singer", "banker", "dentist",
                 "weaver", "cook", "architect")),
-    "book": ("What is the title of {n}'s first book?", "{n}'s first book is {v}.", "{n} debuted with {v}.",
+    "book": ("What is the title of {n}'s first book?", "{v}.", "It is called {v}.",
              ("Salt and Ember", "The Glass Road", "Night Orchard", "Iron Tides", "A Quiet Harbor", "Paper Wolves",
               "The Last Lantern", "Copper Skies", "Winter Letters", "Stone Psalms", "The Hollow Crown",
               "River of Ash")),
-    "year": ("In which year was {n} born?", "{n} was born in {v}.", "{n}'s year of birth is {v}.",
+    "year": ("In which year was {n} born?", "{v}.", "In the year {v}.",
              tuple(str(y) for y in range(1948, 1996, 4))),
-    "school": ("Where did {n} study?", "{n} studied at {v}.", "{n} is a graduate of {v}.",
+    "school": ("Where did {n} study?", "{v}.", "At {v}.",
                ("Alder College", "Brook Academy", "Crane University", "Dale Institute", "Elm College",
                 "Fern University", "Glen Academy", "Heath College", "Isle University", "Juniper School",
                 "Knoll College", "Lark Institute")),
@@ -84,7 +86,7 @@ def author_facts(name: str, seed: int) -> list[Fact]:
         value = rng.choice(values)
         wrong = rng.sample([v for v in values if v != value], PERTURBED)
         out.append(Fact(name, field, question.format(n=name), answer.format(n=name, v=value),
-                        paraphrase.format(n=name, v=value), tuple(answer.format(n=name, v=w) for w in wrong)))
+                        paraphrase.format(n=name, v=value), tuple(paraphrase.format(n=name, v=w) for w in wrong)))
     return out
 
 
