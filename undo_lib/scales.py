@@ -249,7 +249,10 @@ PRESETS[("cpu", "wmdp")] = replace(PRESETS[("cpu", "arithmetic")], setting="wmdp
 
 # Appendix F's post-training stand-in: the language presets' model and base; `pretrain` finetunes the base on the
 # authors, `distill` distils the unlearned model back into the base on the same data, the attack runs 100 steps
-# (Fig 13). At cpu: 150 authors (30 forget, 30 holdout, 90 retain), 8 facts each.
+# (Fig 13). At cpu: 150 authors (30 forget, 30 holdout, 90 retain), 8 facts each. Finetuning memorizes them in
+# 3,000 steps at 3e-3 (trial, seed 0: retain Q&A probability 0.89, ROUGE 0.98, MIA AUC 0.99; 1,200 steps at 1e-3
+# reached 0.13, at 3e-3 0.26); distillation back into the base gets the same budget. The attack's six rates
+# bracket every model's best rate in a device trial (docs/development.md).
 PRESETS[("smoke", "tofu")] = replace(
     PRESETS[("smoke", "language")], setting="tofu", n_authors=10,
     pretrain=TrainCfg(steps=20, batch_size=8, lr=3e-3, min_lr=3e-4, warmup=2, eval_every=10, checkpoint_every=10),
@@ -257,9 +260,9 @@ PRESETS[("smoke", "tofu")] = replace(
     unlearn=_unlearn(steps=4, batch_size=4, eval_every=2), unlearn_distill=None)
 PRESETS[("cpu", "tofu")] = replace(
     PRESETS[("cpu", "language")], setting="tofu", n_authors=150,
-    pretrain=TrainCfg(steps=1200, batch_size=16, lr=1e-3, min_lr=1e-4, warmup=20, eval_every=200),
-    distill=TrainCfg(steps=1200, batch_size=16, lr=1e-3, min_lr=1e-4, warmup=20, eval_every=200),
-    attack=AttackCfg(steps=100, lrs=(3e-3, 1e-3, 3e-4, 1e-4, 3e-5), batch_size=8, eval_every=10),
+    pretrain=TrainCfg(steps=3000, batch_size=16, lr=3e-3, min_lr=3e-3 / 10, warmup=20, eval_every=750),
+    distill=TrainCfg(steps=3000, batch_size=16, lr=3e-3, min_lr=3e-3 / 10, warmup=20, eval_every=750),
+    attack=AttackCfg(steps=100, lrs=(1e-2, 3e-3, 1e-3, 3e-4, 1e-4, 3e-5), batch_size=8, eval_every=10),
     unlearn=_unlearn(steps=50, batch_size=16, eval_every=10), unlearn_distill=None)
 
 
