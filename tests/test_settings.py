@@ -113,3 +113,10 @@ def test_post_training_finetunes_on_every_author_and_attacks_no_graded_fact():
     evaluator = s.graded("validation")
     assert set(evaluator.sets) == {"forget", "retain", "holdout"}
     assert set(evaluator.only("forget").sets) == {"forget", "holdout"}  # the membership inference needs both
+
+
+@pytest.mark.parametrize("name", ["arithmetic", "language", "wmdp", "tofu"])
+def test_every_setting_grades_only_validation_or_test(name):
+    setting = make_setting(preset("smoke", name))
+    with pytest.raises(ValueError, match="split must be 'validation' or 'test', got 'train'"):
+        setting.graded("train")

@@ -146,6 +146,8 @@ class Arithmetic(Setting):
     def graded(self, split: str) -> Evaluator:
         """Every problem of the split's facts once: add/sub (retain) and mul/div (forget); where that is more than
         the preset's n_eval (scale smoke), n_eval of them spread evenly."""
+        _check_split(split)
+
         def answers(ops):
             problems = arithmetic.graded_problems(ops, split, self.preset.word_problem_frac, DATA_SEED)
             if len(problems) > self.preset.n_eval:
