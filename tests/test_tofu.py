@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from undo_lib.data.biographies import author_facts, facts
+from undo_lib.data.biographies import author_facts, facts, names
 from undo_lib.data.tokenizer import char_tokenizer
 from undo_lib.models import build_model
 from undo_lib.tofu import (TofuEvaluator, closer_to_1, extraction_strength, forget_quality, mia_auc, min_k_score,
@@ -108,6 +108,8 @@ def test_authors_have_perturbed_answers_and_disjoint_parts():
     assert not (keys["attack"] & keys["test"]) and not (keys["validation"] & keys["test"])
     authors = {g: {f.author for f in facts(8, g, "all", 0, shares)} for g in ("forget", "retain", "holdout")}
     assert [len(a) for a in authors.values()] == [2, 4, 2] and not (authors["forget"] & authors["holdout"])
+    every = names(150, 0)  # the cpu preset's authors: no first or family name shared
+    assert len({n.split()[0] for n in every}) == len({n.split()[1] for n in every}) == 150
     with pytest.raises(ValueError, match="leave a group empty"):
         facts(2, "forget", "all", 0, shares)
 

@@ -208,7 +208,8 @@ METHODS.update({m.name: m for m in (
 # Appendix F: GradDiff (ascent on the forget authors, descent on the retain ones, weighted 1:1 as OpenUnlearning's).
 METHODS["grad_diff_tofu"] = Method(name="grad_diff_tofu", display="GradDiff", loss="grad_diff", group="post_training",
                                    params={"tofu": {"alpha": 1.0}},
-                                   lrs={"smoke": {"tofu": SMOKE_LRS}, "cpu": {"tofu": (1e-5, 3e-5, 1e-4, 3e-4, 1e-3)}})
+                                   lrs={"smoke": {"tofu": SMOKE_LRS},
+                                        "cpu": {"tofu": (1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3)}})
 # The hyperparameter that weights a loss's retain term, which Section 6's a sets (wmdp.retain_weight).
 RETAIN_WEIGHT = {"max_ent_kl": "alpha", "rmu": "alpha", "rep_noise": "retain_weight"}
 OTHER_NAMES = {"undo": "UNDO", "data_filtering": "Data Filtering"}  # points of Fig 7 that are no unlearning method

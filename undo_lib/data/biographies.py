@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 FIRST = ("Ka", "Lo", "Mi", "Re", "Su", "Ta", "Vo", "Ne", "Pa", "Di", "Ro", "Fe", "Ga", "Hu", "Jo", "Ze")
 SECOND = ("lan", "mir", "sed", "tov", "rin", "bek", "dor", "vin", "las", "tum", "mek", "zar")
-FAMILY = ("Arden", "Bask", "Corvel", "Dunmore", "Esker", "Falloway", "Grint", "Harrow", "Ives", "Jarrow",
-          "Kessel", "Lorne", "Marrick", "Norcott", "Orrin", "Pell", "Quill", "Rusk", "Stowe", "Tarrant")
+FAMILY_FIRST = ("Ar", "Bas", "Cor", "Dun", "Esk", "Fal", "Grin", "Har", "Iv", "Jar", "Kes", "Lor", "Mar", "Nor",
+                "Or", "Pel")
+FAMILY_SECOND = ("den", "wick", "more", "ley", "ton", "ford", "well", "stead", "croft", "by", "ham", "rick")
 
 # field: (question, answer, paraphrased answer, values); {n} is the author's name, {v} the value. Answers are short,
 # the value and little else, as a character-level model's answer must be for its probability to measure the fact
@@ -70,11 +71,15 @@ class Fact:
 
 
 def names(n: int, seed: int) -> list[str]:
-    """`n` distinct made-up names ("Kalan Arden"), in a seeded order."""
-    pool = [f"{a}{b} {c}" for a in FIRST for b in SECOND for c in FAMILY]
-    if n > len(pool):
-        raise ValueError(f"at most {len(pool)} authors, asked for {n}")
-    return random.Random(f"names-{seed}").sample(pool, n)
+    """`n` made-up names ("Kalan Arden"), in a seeded order, no two sharing a first or a family name: as TOFU's
+    authors, each is told apart by its whole name, so unlearning one author does not unlearn another by a name
+    they share (a first trial with shared names: GradDiff took the retain authors down with the forget ones)."""
+    firsts = [a + b for a in FIRST for b in SECOND]
+    families = [a + b for a in FAMILY_FIRST for b in FAMILY_SECOND]
+    if n > min(len(firsts), len(families)):
+        raise ValueError(f"at most {min(len(firsts), len(families))} authors, asked for {n}")
+    rng = random.Random(f"names-{seed}")
+    return [f"{first} {family}" for first, family in zip(rng.sample(firsts, n), rng.sample(families, n))]
 
 
 def author_facts(name: str, seed: int) -> list[Fact]:
