@@ -250,9 +250,9 @@ PRESETS[("cpu", "wmdp")] = replace(PRESETS[("cpu", "arithmetic")], setting="wmdp
 # Appendix F's post-training stand-in: the language presets' model and base; `pretrain` finetunes the base on the
 # authors, `distill` distils the unlearned model back into the base on the same data, the attack runs 100 steps
 # (Fig 13). At cpu: 150 authors (30 forget, 30 holdout, 90 retain), 8 facts each. Finetuning memorizes them in
-# 3,000 steps at 3e-3 (trial, seed 0: retain Q&A probability 0.89, ROUGE 0.98, MIA AUC 0.99; 1,200 steps at 1e-3
-# reached 0.13, at 3e-3 0.26); distillation back into the base gets the same budget. The attack's six rates
-# bracket every model's best rate in a device trial (docs/development.md).
+# 3,000 steps at 3e-3 (seed 0, validation: retain Q&A probability 0.84, ROUGE 0.95, MIA AUC 0.99; trials of 1,200
+# steps reached 0.13 at 1e-3 and 0.26 at 3e-3); distillation back into the base gets the same budget. The attack's
+# six rates bracket every model's best rate in a device trial (docs/development.md).
 PRESETS[("smoke", "tofu")] = replace(
     PRESETS[("smoke", "language")], setting="tofu", n_authors=10,
     pretrain=TrainCfg(steps=20, batch_size=8, lr=3e-3, min_lr=3e-4, warmup=2, eval_every=10, checkpoint_every=10),
