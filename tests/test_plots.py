@@ -22,17 +22,18 @@ def test_fig7_draws_every_stage_and_frontier(tmp_path):
 
 
 def test_every_committed_figure_is_redrawn_from_the_committed_tables(tmp_path):
-    """`python -m undo_lib.plots results/cpu` redraws every committed figure from the CSVs alone, pixel for pixel: a
+    """`python -m undo_lib.redraw results/cpu` redraws every committed figure from the CSVs alone, pixel for pixel: a
     figure drawing data the tables lack (or missing data they hold) fails here."""
     import matplotlib.image as mpimg
     import numpy as np
-    from undo_lib import plots, repo_path
+    from undo_lib import repo_path
+    from undo_lib.redraw import redraw
     # figures/ from results/cpu; the regeneration's figures from its tables while it runs (results/regen/)
     pairs = [(repo_path("results", "cpu"), repo_path("figures"))]
     if repo_path("results", "regen", "figures").exists():
         pairs.append((repo_path("results", "regen", "cpu"), repo_path("results", "regen", "figures")))
     for k, (results, figures) in enumerate(pairs):
-        drawn = plots.redraw(results, tmp_path / str(k), formats=("png",))
+        drawn = redraw(results, tmp_path / str(k), formats=("png",))
         committed = sorted(p.stem for p in figures.glob("*.png"))
         assert committed and sorted(drawn) == committed
         for name in committed:
@@ -78,7 +79,8 @@ def test_later_sections_are_redrawn_from_their_tables_as_the_notebooks_drew_them
     are the same picture, whatever was drawn before in the process (one theme for every figure)."""
     import matplotlib.image as mpimg
     import numpy as np
-    from undo_lib import plots, post_training_plots
+    from undo_lib import post_training_plots
+    from undo_lib.redraw import redraw
     from undo_lib.post_training import METRIC_NAMES, PHASES
     from undo_lib.results import save_results
     setting = make_setting(preset("smoke", "tofu"))
@@ -93,7 +95,7 @@ def test_later_sections_are_redrawn_from_their_tables_as_the_notebooks_drew_them
     results = tmp_path / "results" / "smoke"
     save_results(phases, "fig12_phases", results, "smoke", "tofu", 3)
     save_results(curves, "fig13_relearning", results, "smoke", "tofu", 3)
-    drawn = plots.redraw(results, tmp_path / "redrawn", formats=("png",))
+    drawn = redraw(results, tmp_path / "redrawn", formats=("png",))
     assert sorted(drawn) == ["fig12_tofu_seed3", "fig13_tofu_seed3"]
     for name in drawn:
         new, old = (mpimg.imread(tmp_path / d / f"{name}.png") for d in ("redrawn", "notebook"))
