@@ -90,3 +90,40 @@ def test_stages_that_launch_several_processes_run_one_at_a_time(tmp_path, monkey
     exp.preset = dataclasses.replace(exp.preset, num_processes=2)
     side_by_side({"language": exp}, lambda s, e: e.pretrain_spec("oracle"))
     assert seen == [False, True]
+
+
+def test_workers_exit_when_the_notebook_dies(tmp_path):
+    """A killed kernel runs no clean-up: its workers notice they were orphaned and exit instead of training on."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    script, pid_file = tmp_path / "dies.py", tmp_path / "workers.txt"
+    script.write_text(
+        "import os, sys, time\n"
+        "from undo_lib import runner\n"
+        "if __name__ == '__main__':\n"
+        "    pool = runner._get_pool()\n"
+        "    futures = [pool.submit(time.sleep, 0.5) for _ in range(4)]\n"
+        "    [f.result() for f in futures]\n"
+        "    open(sys.argv[1], 'w').write(' '.join(map(str, pool._processes)))\n"
+        "    os._exit(0)  # as SIGKILL would: no atexit, no executor shut-down\n")
+    env = {**os.environ, "UNDO_WORKERS": "2"}
+    subprocess.run([sys.executable, str(script), str(pid_file)], env=env, timeout=120,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # orphans would hold a pipe open
+    pids = [int(p) for p in pid_file.read_text().split()]
+    assert len(pids) == 2
+
+    def alive(pid):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    deadline = time.time() + 10
+    while any(map(alive, pids)) and time.time() < deadline:
+        time.sleep(0.1)
+    orphans = [p for p in pids if alive(p)]
+    for pid in orphans:  # a failing run leaves nothing behind
+        os.kill(pid, signal.SIGKILL)
+    assert not orphans

@@ -10,12 +10,15 @@ it pickles) and reads the results from the store afterwards.
 Workers' progress bars go to the terminal that started the notebook (papermill's log with --log-output); the
 notebook shows one bar for the batch. A failing job raises `StageFailed` naming it, with the worker's error as its
 cause. An interrupt (Ctrl-C, the notebook's stop button) stops the workers as well; their stages resume from their
-checkpoints on the next run. On a GPU, with one core, with UNDO_WORKERS=1, or for a single job, the jobs run here,
+checkpoints on the next run; a worker whose notebook dies (a killed kernel) exits within a second rather than
+train on as an orphan. On a GPU, with one core, with UNDO_WORKERS=1, or for a single job, the jobs run here,
 in order.
 """
 import multiprocessing
 import os
 import signal
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -52,9 +55,18 @@ def workers() -> int:
     return 1 if torch.cuda.is_available() else max(1, os.cpu_count() or 1)
 
 
+def _exit_with_parent(parent: int, every: float = 0.5):
+    """Poll until this process's parent is no longer `parent` (it died and the process was reparented), then
+    exit at once: the pool's own clean-up never runs when the notebook's kernel is killed."""
+    while os.getppid() == parent:
+        time.sleep(every)
+    os._exit(1)
+
+
 def _init_worker(threads: int):
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # an interrupt is the notebook's to handle: it stops the pool
     torch.set_num_threads(threads)
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
 
 
 def _get_pool() -> ProcessPoolExecutor:
