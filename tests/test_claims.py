@@ -42,12 +42,21 @@ def test_claim_c2_needs_every_method_and_both_measures():
 def test_readme_claims_table_is_regenerated_between_its_markers(tmp_path):
     claims.record(tmp_path, "C2", "language", "cpu", 1, False, "U&D 3.1 vs Unlearn 3.4")
     readme = tmp_path / "README.md"
-    readme.write_text(f"intro\n{claims.README_START.format(scale='cpu')}\nold table\n{claims.README_END}\nrest\n")
-    assert claims.update_readme(readme, tmp_path, "cpu")
+    readme.write_text(f"intro\n{claims.README_START.format(path='results/x')}\nold table\n{claims.README_END}\nrest\n")
+    assert claims.update_readme(readme, tmp_path, "results/x", "cpu")
     text = readme.read_text()
     assert "old table" not in text and text.startswith("intro\n") and text.endswith("rest\n")
     assert "| C2 | language | cpu | 1 | **fails** | no interval | U&D 3.1 vs Unlearn 3.4 |" in text
-    assert not claims.update_readme(readme, tmp_path, "gpu")  # no markers for that scale
+    assert not claims.update_readme(readme, tmp_path, "results/y", "cpu")  # no markers for that folder
+
+
+def test_the_readmes_claims_tables_are_those_of_its_claims_csv():
+    import re
+    from undo_lib import repo_path
+    committed = repo_path("README.md").read_text()
+    path = re.search(r"<!-- claims table: generated from (\S+)/claims.csv -->", committed).group(1)
+    table = committed.split(claims.README_START.format(path=path))[1].split(claims.README_END)[0].strip()
+    assert "| C1 | arithmetic |" in table and table == claims.markdown(repo_path(path), "cpu")
 
 
 def test_pareto_front_and_claim_c5():

@@ -434,7 +434,7 @@ def markdown(results_dir, scale: str | None = None) -> str:
     return "\n".join(lines)
 
 
-README_START, README_END = "<!-- claims table: generated from results/{scale}/claims.csv -->", "<!-- end of claims table -->"
+README_START, README_END = "<!-- claims table: generated from {path}/claims.csv -->", "<!-- end of claims table -->"
 VERDICTS_START, VERDICTS_END = "<!-- verdicts: generated from {path}/claims.csv -->", "<!-- end of verdicts -->"
 CLAIM_TITLES = {
     "C1": "an oracle-matched reference relearns faster than a random student (Fig 2)",
@@ -476,11 +476,11 @@ def update_verdicts(readme, results_dir, path: str, scale: str) -> bool:
     return True
 
 
-def update_readme(readme, results_dir, scale: str) -> bool:
-    """Replace the claims table between the README's markers with the one in <results_dir>/claims.csv.
-    Returns whether the README had the markers."""
-    readme = Path(readme)
-    start, text = README_START.format(scale=scale), readme.read_text()
+def update_readme(readme, results_dir, path: str, scale: str) -> bool:
+    """Replace the claims tables between the README's markers for `path` (as written in the marker, e.g.
+    results/cpu) with those of <results_dir>/claims.csv. Returns whether the README had the markers."""
+    readme, start = Path(readme), README_START.format(path=path)
+    text = readme.read_text()
     if start not in text or README_END not in text:
         return False
     head, rest = text.split(start, 1)
@@ -490,23 +490,18 @@ def update_readme(readme, results_dir, scale: str) -> bool:
 
 
 def main(argv=None):
-    """python -m undo_lib.claims <scale> [<results_dir>]: print the claims table of <results_dir> (default
-    results/<scale>) and, when that is the default, refresh the README's table from it."""
+    """python -m undo_lib.claims <scale> [<results_dir>]: print the claims tables of <results_dir> (default
+    results/<scale>) and refresh the README's verdict grid and claims tables whose markers name that folder."""
     import sys
     from . import repo_path
     args = sys.argv[1:] if argv is None else argv
     scale = args[0] if args else "cpu"
-    default = repo_path("results", scale)
-    results_dir = Path(args[1]).resolve() if len(args) > 1 else default
+    results_dir = Path(args[1]).resolve() if len(args) > 1 else repo_path("results", scale)
     relative = os.path.relpath(results_dir, repo_path())
-    grid = update_verdicts(repo_path("README.md"), results_dir, relative, scale)
-    print(f"README verdict grid {'updated' if grid else 'reads another folder; left alone'} from {relative}")
-    if results_dir != default:
-        print(markdown(results_dir, scale))
-        print(f"claims of {results_dir}; the README's table reads {default} only and was left alone")
-        return
-    ok = update_readme(repo_path("README.md"), results_dir, scale)
-    print(f"README claims table {'updated' if ok else 'has no markers; left alone'} from results/{scale}/claims.csv")
+    print(markdown(results_dir, scale))
+    for name, update in (("verdict grid", update_verdicts), ("claims tables", update_readme)):
+        done = update(repo_path("README.md"), results_dir, relative, scale)
+        print(f"README {name} {'updated' if done else 'reads another folder; left alone'} from {relative}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,67 @@
+"""The README's generated results tables: built from the CSVs alone, and the committed README agrees with them."""
+import pandas as pd
+import pytest
+
+from undo_lib import repo_path, report
+
+
+def test_a_cell_lists_one_number_per_seed_in_seed_order():
+    assert report.per_seed(pd.Series([0.5, 0.25, 1.0], index=[2, 0, 1])) == "0.25 / 1.00 / 0.50"
+    assert report.per_seed(pd.Series([3e-4, 1.0], index=[0, 1]), "{:g}") == "0.0003 / 1"
+    assert report.per_seed(pd.Series([], dtype=float)) == "–"
+
+
+def test_undo_table_marks_a_student_that_stopped_at_the_cap(tmp_path):
+    rows = [dict(alpha=0.8, beta=0.1, steps=s, compute=c, forget_auc=0.5, robustness=r, recovered=ok, key="k",
+                 scale="cpu", setting="arithmetic", seed=seed)
+            for seed, s, c, r, ok in ((0, 625, 0.25, 0.83, True), (1, 1250, 0.5, 0.91, False))]
+    pd.DataFrame(rows).to_csv(tmp_path / "fig5_undo.csv", index=False)
+    table = report.undo(tmp_path).splitlines()
+    assert table[0].startswith("| setting (seeds 0, 1) | α | β |")
+    assert table[2] == "| arithmetic | 0.8 | 0.1 | 625 / 1250 | 0.25 / 0.50 | 0.83 / 0.91 | yes / **no** |"
+
+
+def test_a_missing_table_is_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match="fig2_models.csv"):
+        report.models(tmp_path)
+
+
+def test_an_unknown_table_in_the_readme_is_an_error(tmp_path):
+    text = report.START.format(name="nonesuch", path="results/cpu") + "\nx\n" + report.END.format(name="nonesuch")
+    with pytest.raises(ValueError, match="nonesuch"):
+        report.render(text, tmp_path)
+
+
+def test_render_rewrites_only_the_block(tmp_path):
+    pd.DataFrame([dict(alpha=0.2, beta=1.0, steps=25, compute=0.05, forget_auc=0.1, robustness=0.04,
+                       recovered=True, key="k", scale="cpu", setting="language", seed=0)]).to_csv(
+        tmp_path / "fig5_undo.csv", index=False)
+    start, end = report.START.format(name="undo", path="r"), report.END.format(name="undo")
+    (tmp_path / "r").mkdir()
+    (tmp_path / "fig5_undo.csv").rename(tmp_path / "r" / "fig5_undo.csv")
+    out = report.render(f"before\n{start}\nstale\n{end}\nafter\n", tmp_path)
+    assert out.startswith(f"before\n{start}\n| setting (seeds 0) |") and out.endswith(f"{end}\nafter\n")
+    assert "stale" not in out and "| language | 0.2 | 1 | 25 | 0.05 | 0.04 | yes |" in out
+
+
+def test_the_readme_tables_are_those_of_the_committed_csvs():
+    """`python -m undo_lib.report` was run after the last change to a CSV the README's tables read."""
+    text = repo_path("README.md").read_text()
+    found = report.blocks(text)
+    assert {name for name, _, _ in found} == set(report.TABLES)  # every table is in the README
+    for name, path, content in found:
+        assert content == report.TABLES[name](repo_path(path)), f"README table {name} is stale: run the report"
+
+
+def test_changes_flags_a_verdict_that_turned(tmp_path):
+    common = dict(scale="cpu", setting="arithmetic", detail="d")
+    pd.DataFrame([dict(claim="C5", seed=0, holds=False, **common),
+                  dict(claim="C1", seed=0, holds=True, **common)]).to_csv(tmp_path / "claims_v1.csv", index=False)
+    pd.DataFrame([dict(claim=c, seed=s, holds=True, verdict="holds", effect=0.2, ci_low=0.1, ci_high=0.3, **common)
+                  for c in ("C1", "C5") for s in (0, 1)]).to_csv(tmp_path / "claims.csv", index=False)
+    pd.DataFrame([dict(claim=c, setting="arithmetic", scale="cpu", seed=s, draw=d, value=0.15 + 0.001 * d)
+                  for c in ("C1", "C5") for s in (0, 1) for d in range(100)]).to_csv(
+        tmp_path / "claims_draws.csv", index=False)
+    rows = report.changes(tmp_path).splitlines()[2:]
+    assert rows == ["| C1 | arithmetic | 1 / 0 | 2 / 0 / 0 | holds | no |",
+                    "| C5 | arithmetic | 0 / 1 | 2 / 0 / 0 | holds | **fails → holds** |"]
