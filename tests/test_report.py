@@ -65,3 +65,18 @@ def test_changes_flags_a_verdict_that_turned(tmp_path):
     rows = report.changes(tmp_path).splitlines()[2:]
     assert rows == ["| C1 | arithmetic | 1 / 0 | 2 / 0 / 0 | holds | no |",
                     "| C5 | arithmetic | 0 / 1 | 2 / 0 / 0 | holds | **fails → holds** |"]
+
+
+def test_edges_lists_an_attack_won_at_the_grids_edge_and_a_choice_at_a_sweeps_end(tmp_path):
+    rows = [dict(model=m, lr=lr, step=10, metric="forget", value=v, key="k", scale="cpu", setting="language", seed=1)
+            for m, values in (("Oracle", (5.0, 4.0, 3.9)), ("Student (Reference)", (5.0, 3.0, 3.5)))
+            for lr, v in zip((1e-4, 1e-3, 3e-2), values)]
+    pd.DataFrame(rows).to_csv(tmp_path / "fig2_relearning.csv", index=False)
+    for name in ("fig4_relearning", "fig5_relearning"):
+        pd.DataFrame(rows).iloc[:0].to_csv(tmp_path / f"{name}.csv", index=False)
+    pd.DataFrame([dict(method="rmu", lr=lr, chosen=lr == 100, setting="language", seed=1) for lr in (1, 10, 100)]
+                 + [dict(method="max_ent", lr=lr, chosen=lr == 2e-4, setting="language", seed=1)
+                    for lr in (1e-4, 2e-4, 3e-4)]).to_csv(tmp_path / "fig3_choices.csv", index=False)
+    table = report.edges(tmp_path).splitlines()[2:]
+    assert table == ["| attack (fig2_relearning) | language | 1 | Oracle | 0.03 | 0.0001 … 0.03 | 0.100 |",
+                     "| unlearning sweep (fig3_choices) | language | 1 | RMU | 100 | 1 … 100 | – |"]

@@ -142,8 +142,39 @@ def changes(results_dir) -> str:
     return _markdown(header, rows)
 
 
+RESOLUTION = 0.02  # an edge that wins by less decides nothing (0.02 accuracy or nats; tests/test_attack.py)
+
+
+def edges(results_dir) -> str:
+    """Where a grid limits the protocol: every attacked model whose attacker does best at an edge of the rate grid
+    by at least RESOLUTION at the last step (notebooks 01-03's relearning tables), and every unlearning sweep whose
+    validation choice is its lowest or highest rate."""
+    from .attack import best_rates
+    rows = []
+    for name in ("fig2_relearning", "fig4_relearning", "fig5_relearning"):
+        curves = _read(results_dir, name)
+        for (setting, seed), g in curves.groupby(["setting", "seed"]):
+            best = best_rates(g.drop(columns=["scale", "key", "setting", "seed", "alpha", "beta"], errors="ignore"),
+                              higher_is_better=setting == "arithmetic")
+            grid = f"{g.lr.min():g} … {g.lr.max():g}"
+            for r in best[best.edge_gain >= RESOLUTION].itertuples():
+                if r.model == "Data Filtering":  # the oracle's own attack, listed from fig2_relearning
+                    continue
+                label = " / ".join(display_name(str(getattr(r, c))) for c in ("method", "model") if hasattr(r, c))
+                rows.append([f"attack ({name})", setting, str(seed), label, f"{r.best_lr:g}", grid,
+                             f"{r.edge_gain:.3f}"])
+    choices = _read(results_dir, "fig3_choices")
+    for (setting, seed, method), g in choices.groupby(["setting", "seed", "method"], sort=True):
+        chosen = g[g.chosen.astype(bool)].lr.item()
+        if chosen in (g.lr.min(), g.lr.max()):
+            rows.append(["unlearning sweep (fig3_choices)", setting, str(seed), display_name(method), f"{chosen:g}",
+                         f"{g.lr.min():g} … {g.lr.max():g}", "–"])
+    header = ["grid", "setting", "seed", "model", "best / chosen rate", "rates tried", "edge's gain"]
+    return _markdown(header, rows) if rows else "No best rate or choice lies at an edge of its grid."
+
+
 TABLES = {"models": models, "choices": choices, "students": students, "undo": undo, "points": points,
-          "changes": changes}
+          "changes": changes, "edges": edges}
 
 
 def blocks(text: str) -> list[tuple[str, str, str]]:
