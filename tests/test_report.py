@@ -67,10 +67,11 @@ def test_changes_flags_a_verdict_that_turned(tmp_path):
                     "| C5 | arithmetic | 0 / 1 | 2 / 0 / 0 | holds | **fails → holds** |"]
 
 
-def test_edges_lists_an_attack_won_at_the_grids_edge_and_a_choice_at_a_sweeps_end(tmp_path):
-    rows = [dict(model=m, lr=lr, step=10, metric="forget", value=v, key="k", scale="cpu", setting="language", seed=1)
-            for m, values in (("Oracle", (5.0, 4.0, 3.9)), ("Student (Reference)", (5.0, 3.0, 3.5)))
-            for lr, v in zip((1e-4, 1e-3, 3e-2), values)]
+def test_edges_lists_an_edge_win_an_unfinished_attack_and_a_choice_at_a_sweeps_end(tmp_path):
+    ends = {"Oracle": (5.0, 4.0, 3.9), "Student (Reference)": (5.0, 3.0, 3.5), "Student (Random)": (6.0,) * 3}
+    rows = [dict(model=m, lr=lr, step=step, metric="forget", value=v if step else 6.0, key="k", scale="cpu",
+                 setting="language", seed=1)
+            for m, values in ends.items() for lr, v in zip((1e-4, 1e-3, 3e-2), values) for step in (0, 10)]
     pd.DataFrame(rows).to_csv(tmp_path / "fig2_relearning.csv", index=False)
     for name in ("fig4_relearning", "fig5_relearning"):
         pd.DataFrame(rows).iloc[:0].to_csv(tmp_path / f"{name}.csv", index=False)
@@ -78,5 +79,22 @@ def test_edges_lists_an_attack_won_at_the_grids_edge_and_a_choice_at_a_sweeps_en
                  + [dict(method="max_ent", lr=lr, chosen=lr == 2e-4, setting="language", seed=1)
                     for lr in (1e-4, 2e-4, 3e-4)]).to_csv(tmp_path / "fig3_choices.csv", index=False)
     table = report.edges(tmp_path).splitlines()[2:]
-    assert table == ["| attack (fig2_relearning) | language | 1 | Oracle | 0.03 | 0.0001 … 0.03 | 0.100 |",
-                     "| unlearning sweep (fig3_choices) | language | 1 | RMU | 100 | 1 … 100 | – |"]
+    assert table == [  # the random student's attack is flat: no row
+        "| rate grid (fig2_relearning) | language | 1 | Oracle | 0.03 | rates 0.0001 … 0.03 | 0.100 |",
+        "| attack length (fig2_relearning) | language | 1 | Oracle | – | steps 0 → 10 | 2.100 |",
+        "| attack length (fig2_relearning) | language | 1 | Student (Reference) | – | steps 0 → 10 | 3.000 |",
+        "| unlearning sweep (fig3_choices) | language | 1 | RMU | 100 | rates 1 … 100 | – |"]
+
+
+def test_c5_margin_from_points_interpolates_each_method_at_undos_retain():
+    rows = [("undo", "alpha=0.8 threshold=0.05", 0.6, 0.2), ("undo", "alpha=0.6 threshold=0.05", 0.7, 0.45),
+            ("rmu", "lr=1", 0.5, 0.5), ("rmu", "lr=2", 0.7, 0.3), ("max_ent", "lr=1", 0.6, 0.25),
+            ("data_filtering", "Data Filtering", 0.9, 0.0)]
+    points = pd.DataFrame([dict(method=m, model=p, stage="long", retain=r, forget=f) for m, p, r, f in rows])
+    # at retain 0.6: RMU 0.4 (halfway), MaxEnt 0.25; UNDO 0.2: margins 0.2 and 0.05, the smaller counts;
+    # Data Filtering is no competitor
+    assert report.matched_retain_margin(points, True) == pytest.approx(0.05)
+    # the alpha = 0.6 point alone: RMU 0.3 at 0.7, MaxEnt 0.25 (clamped): margins -0.15, -0.2
+    assert report.matched_retain_margin(points, True, ["alpha=0.6 threshold=0.05"]) == pytest.approx(-0.2)
+    losses = points.assign(forget=-points.forget)  # cross-entropy: more is better for the defender
+    assert report.matched_retain_margin(losses, False) == pytest.approx(0.05)

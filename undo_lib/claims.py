@@ -437,7 +437,7 @@ def markdown(results_dir, scale: str | None = None) -> str:
 README_START, README_END = "<!-- claims table: generated from {path}/claims.csv -->", "<!-- end of claims table -->"
 VERDICTS_START, VERDICTS_END = "<!-- verdicts: generated from {path}/claims.csv -->", "<!-- end of verdicts -->"
 CLAIM_TITLES = {
-    "C1": "an oracle-matched reference relearns faster than a random student (Fig 2)",
+    "C1": "an oracle-matched reference relearns faster than a random student and than the oracle (Fig 2)",
     "C2": "Unlearn-and-Distill relearns more slowly than Unlearn, for GradDiff, MaxEnt and RMU (Fig 4)",
     "C3": "UNDO's robustness and compute both rise with α (Fig 5)",
     "C4": "α moves robustness more than β (Fig 6)",

@@ -13,6 +13,7 @@ import re
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .methods import display_name
@@ -145,36 +146,94 @@ def changes(results_dir) -> str:
 RESOLUTION = 0.02  # an edge that wins by less decides nothing (0.02 accuracy or nats; tests/test_attack.py)
 
 
+def _late_gain(worst: pd.DataFrame, keys: list[str], sign: float) -> pd.DataFrame:
+    """Per attacked model: how much the worst case still gained for the attacker over the attack's last sixth
+    (from the last evaluation at or before 5/6 of the steps to the end). Returns keys + (early, end, gain)."""
+    rows = []
+    for key, g in worst.groupby(keys, dropna=False):
+        g = g.set_index("step")["value"].sort_index()
+        before = g.index[g.index <= g.index.max() * 5 / 6]
+        if len(before) == 0:
+            continue
+        early = before.max()
+        rows.append({**dict(zip(keys, key)), "early": early, "end": g.index.max(),
+                     "gain": sign * (g.iloc[-1] - g.loc[early])})
+    return pd.DataFrame(rows, columns=keys + ["early", "end", "gain"])
+
+
 def edges(results_dir) -> str:
-    """Where a grid limits the protocol: every attacked model whose attacker does best at an edge of the rate grid
-    by at least RESOLUTION at the last step (notebooks 01-03's relearning tables), and every unlearning sweep whose
+    """Where a grid or the attack's length limits the protocol (notebooks 01-03's relearning tables): every attacked
+    model whose attacker does best at an edge of the rate grid by at least RESOLUTION at the last step, or whose
+    worst case still gains at least RESOLUTION over the attack's last sixth; and every unlearning sweep whose
     validation choice is its lowest or highest rate."""
-    from .attack import best_rates
+    from .attack import best_rates, worst_case
     rows = []
     for name in ("fig2_relearning", "fig4_relearning", "fig5_relearning"):
         curves = _read(results_dir, name)
         for (setting, seed), g in curves.groupby(["setting", "seed"]):
-            best = best_rates(g.drop(columns=["scale", "key", "setting", "seed", "alpha", "beta"], errors="ignore"),
-                              higher_is_better=setting == "arithmetic")
-            grid = f"{g.lr.min():g} … {g.lr.max():g}"
+            g = g.drop(columns=["scale", "key", "setting", "seed", "alpha", "beta"], errors="ignore")
+            g = g[g.model != "Data Filtering"]  # the oracle's own attack, listed from fig2_relearning
+            higher = setting == "arithmetic"
+            keys = [c for c in ("method", "model") if c in g.columns]
+
+            def label(r):
+                return " / ".join(display_name(str(getattr(r, c))) for c in keys)
+            best = best_rates(g, higher)
             for r in best[best.edge_gain >= RESOLUTION].itertuples():
-                if r.model == "Data Filtering":  # the oracle's own attack, listed from fig2_relearning
-                    continue
-                label = " / ".join(display_name(str(getattr(r, c))) for c in ("method", "model") if hasattr(r, c))
-                rows.append([f"attack ({name})", setting, str(seed), label, f"{r.best_lr:g}", grid,
-                             f"{r.edge_gain:.3f}"])
+                rows.append([f"rate grid ({name})", setting, str(seed), label(r), f"{r.best_lr:g}",
+                             f"rates {g.lr.min():g} … {g.lr.max():g}", f"{r.edge_gain:.3f}"])
+            late = _late_gain(worst_case(g, higher), keys, 1.0 if higher else -1.0)
+            for r in late[late.gain >= RESOLUTION].itertuples():
+                rows.append([f"attack length ({name})", setting, str(seed), label(r), "–",
+                             f"steps {r.early:d} → {r.end:d}", f"{r.gain:.3f}"])
     choices = _read(results_dir, "fig3_choices")
     for (setting, seed, method), g in choices.groupby(["setting", "seed", "method"], sort=True):
         chosen = g[g.chosen.astype(bool)].lr.item()
         if chosen in (g.lr.min(), g.lr.max()):
             rows.append(["unlearning sweep (fig3_choices)", setting, str(seed), display_name(method), f"{chosen:g}",
-                         f"{g.lr.min():g} … {g.lr.max():g}", "–"])
-    header = ["grid", "setting", "seed", "model", "best / chosen rate", "rates tried", "edge's gain"]
-    return _markdown(header, rows) if rows else "No best rate or choice lies at an edge of its grid."
+                         f"rates {g.lr.min():g} … {g.lr.max():g}", "–"])
+    header = ["limit", "setting", "seed", "model", "best / chosen rate", "tried",
+              "attacker's gain at the edge / over the last sixth"]
+    return _markdown(header, rows) if rows else "No grid edge or attack length limits a result."
+
+
+def matched_retain_margin(points: pd.DataFrame, higher_is_better: bool, undo_points=None) -> float:
+    """C5's margin from Fig 7's points alone (no items, so no interval): for each other method, its worst-case
+    forget after the long attack interpolated at UNDO's retain, minus UNDO's, signed > 0 for UNDO, UNDO's best
+    point against each method and the smallest over methods (claims.undo_matched_retain_interval's rule).
+    `undo_points`: the UNDO point labels to use (default all)."""
+    long = points[(points.stage == "long") & (points.method != "data_filtering")]
+    undo = long[long.method == "undo"]
+    undo = undo if undo_points is None else undo[undo.model.isin(undo_points)]
+    if undo.empty or long.method.nunique() < 2:
+        raise ValueError("C5 needs UNDO's points and other methods' points")
+    sign = 1.0 if higher_is_better else -1.0
+    gaps = []
+    for _, g in long[long.method != "undo"].groupby("method"):
+        g = g.sort_values("retain")
+        gaps.append((sign * (np.interp(undo.retain, g.retain, g.forget) - undo.forget)).max())
+    return float(min(gaps))
+
+
+def c5_alpha(results_dir) -> str:
+    """C5 with and without notebook 03's strongest α: the recorded margin with its interval, the same rule
+    recomputed from fig7_points (a check), and with UNDO's α = 0.6 points alone (the paper's Section 6 value)."""
+    from .claims import table
+    points, recorded = _read(results_dir, "fig7_points"), table(results_dir, claim="C5").set_index(["setting", "seed"])
+    header = ["setting", "seed", "C5 margin recorded [95% interval]", "recomputed from Fig 7's points",
+              "UNDO at α = 0.6 only (point estimate)"]
+    rows = []
+    for (setting, seed), g in points.groupby(["setting", "seed"]):
+        higher = setting == "arithmetic"
+        paper = [m for m in g[g.method == "undo"].model.unique() if m.startswith("alpha=0.6 ")]
+        r = recorded.loc[(setting, seed)]
+        rows.append([setting, str(seed), f"{r.effect:+.3f} [{r.ci_low:+.3f}, {r.ci_high:+.3f}]",
+                     f"{matched_retain_margin(g, higher):+.3f}", f"{matched_retain_margin(g, higher, paper):+.3f}"])
+    return _markdown(header, rows)
 
 
 TABLES = {"models": models, "choices": choices, "students": students, "undo": undo, "points": points,
-          "changes": changes, "edges": edges}
+          "changes": changes, "edges": edges, "c5_alpha": c5_alpha}
 
 
 def blocks(text: str) -> list[tuple[str, str, str]]:
