@@ -28,10 +28,7 @@ def test_every_committed_figure_is_redrawn_from_the_committed_tables(tmp_path):
     import numpy as np
     from undo_lib import repo_path
     from undo_lib.redraw import redraw
-    # figures/ from results/cpu; the regeneration's figures from its tables while it runs (results/regen/)
     pairs = [(repo_path("results", "cpu"), repo_path("figures"))]
-    if repo_path("results", "regen", "figures").exists():
-        pairs.append((repo_path("results", "regen", "cpu"), repo_path("results", "regen", "figures")))
     for k, (results, figures) in enumerate(pairs):
         drawn = redraw(results, tmp_path / str(k), formats=("png",))
         committed = sorted(p.stem for p in figures.glob("*.png"))
