@@ -31,6 +31,12 @@ def _read(results_dir, name: str) -> pd.DataFrame:
     return pd.read_csv(path)
 
 
+def _higher_is_better(setting: str) -> bool:
+    """Whether a setting's metric is an accuracy (more capability is higher), from the Setting class."""
+    from .settings import SETTINGS
+    return SETTINGS[setting].metric == "accuracy"
+
+
 def per_seed(values: pd.Series, fmt: str = "{:.2f}") -> str:
     """One cell: the values of a Series indexed by seed, in seed order, "a / b / c"; "–" for none."""
     values = values.sort_index()
@@ -173,7 +179,7 @@ def edges(results_dir) -> str:
         for (setting, seed), g in curves.groupby(["setting", "seed"]):
             g = g.drop(columns=["scale", "key", "setting", "seed", "alpha", "beta"], errors="ignore")
             g = g[g.model != "Data Filtering"]  # the oracle's own attack, listed from fig2_relearning
-            higher = setting == "arithmetic"
+            higher = _higher_is_better(setting)
             keys = [c for c in ("method", "model") if c in g.columns]
 
             def label(r):
@@ -224,7 +230,7 @@ def c5_alpha(results_dir) -> str:
               "UNDO at α = 0.6 only (point estimate)"]
     rows = []
     for (setting, seed), g in points.groupby(["setting", "seed"]):
-        higher = setting == "arithmetic"
+        higher = _higher_is_better(setting)
         paper = [m for m in g[g.method == "undo"].model.unique() if m.startswith("alpha=0.6 ")]
         r = recorded.loc[(setting, seed)]
         rows.append([setting, str(seed), f"{r.effect:+.3f} [{r.ci_low:+.3f}, {r.ci_high:+.3f}]",
