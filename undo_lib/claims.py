@@ -464,29 +464,29 @@ def verdict_grid(results_dir, scale: str) -> str:
     return "\n".join(lines)
 
 
+def _replace_between(readme, start: str, end: str, make) -> bool:
+    """Replace the text between the README's `start` and `end` markers with make(); whether it had them."""
+    readme = Path(readme)
+    text = readme.read_text()
+    if start not in text or end not in text:
+        return False
+    head, rest = text.split(start, 1)
+    readme.write_text(f"{head}{start}\n{make()}\n{end}{rest.split(end, 1)[1]}")
+    return True
+
+
 def update_verdicts(readme, results_dir, path: str, scale: str) -> bool:
     """Replace the verdict grid between the README's markers for `path` (as written in the marker, e.g.
     results/cpu) with the one from `results_dir`. Returns whether the README had the markers."""
-    readme, start = Path(readme), VERDICTS_START.format(path=path)
-    text = readme.read_text()
-    if start not in text or VERDICTS_END not in text:
-        return False
-    head, rest = text.split(start, 1)
-    readme.write_text(f"{head}{start}\n{verdict_grid(results_dir, scale)}\n{VERDICTS_END}{rest.split(VERDICTS_END, 1)[1]}")
-    return True
+    return _replace_between(readme, VERDICTS_START.format(path=path), VERDICTS_END,
+                            lambda: verdict_grid(results_dir, scale))
 
 
 def update_readme(readme, results_dir, path: str, scale: str) -> bool:
     """Replace the claims tables between the README's markers for `path` (as written in the marker, e.g.
     results/cpu) with those of <results_dir>/claims.csv. Returns whether the README had the markers."""
-    readme, start = Path(readme), README_START.format(path=path)
-    text = readme.read_text()
-    if start not in text or README_END not in text:
-        return False
-    head, rest = text.split(start, 1)
-    tail = rest.split(README_END, 1)[1]
-    readme.write_text(f"{head}{start}\n{markdown(results_dir, scale)}\n{README_END}{tail}")
-    return True
+    return _replace_between(readme, README_START.format(path=path), README_END,
+                            lambda: markdown(results_dir, scale))
 
 
 def main(argv=None):
