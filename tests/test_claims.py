@@ -74,6 +74,26 @@ def test_pareto_front_and_claim_c5():
     assert not claims.undo_not_dominated(ce, higher_is_better=False)[0]
 
 
+def test_frontier_at_reads_the_pareto_envelope_not_dominated_points():
+    # (0.5, 0.5) is dominated by (0.7, 0.3): through all points retain 0.6 would read 0.4, on the frontier 0.3
+    got = claims.frontier_at([0.6, 0.8, 0.4], [0.5, 0.7, 0.9], [0.5, 0.3, 0.6], higher_is_better=True)
+    assert got.tolist() == pytest.approx([0.3, 0.45, 0.3])
+    # cross-entropy: lower retain loss and higher forget loss are better; (2.0, 4.0) is dominated by (1.8, 5.0)
+    got = claims.frontier_at([1.9, 2.5], [1.8, 2.0, 3.0], [5.0, 4.0, 7.0], higher_is_better=False)
+    assert got.tolist() == pytest.approx([5.0 + 2 * 0.1 / 1.2, 5.0 + 2 * 0.7 / 1.2])  # along (1.8, 5) -> (3, 7)
+
+
+def test_frontier_at_matches_pareto_front_and_interp_on_random_points():
+    rng = np.random.default_rng(0)
+    for higher in (True, False):
+        for _ in range(50):
+            pts = pd.DataFrame({"retain": rng.random(6).round(2), "forget": rng.random(6).round(2)})
+            front = claims.pareto_front(pts, higher).drop_duplicates()
+            x = rng.random(5)
+            expected = np.interp(x, front.retain, front.forget)
+            assert claims.frontier_at(x, pts.retain, pts.forget, higher) == pytest.approx(expected)
+
+
 def test_no_claim_is_decided_on_missing_input():
     import pytest
     empty = pd.DataFrame(columns=["method", "model", "lr", "step", "metric", "value"])

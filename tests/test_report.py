@@ -91,8 +91,9 @@ def test_c5_margin_from_points_interpolates_each_method_at_undos_retain():
             ("rmu", "lr=1", 0.5, 0.5), ("rmu", "lr=2", 0.7, 0.3), ("max_ent", "lr=1", 0.6, 0.25),
             ("data_filtering", "Data Filtering", 0.9, 0.0)]
     points = pd.DataFrame([dict(method=m, model=p, stage="long", retain=r, forget=f) for m, p, r, f in rows])
-    # at retain 0.6: RMU 0.4 (halfway), MaxEnt 0.25; UNDO 0.2: margins 0.2 and 0.05, the smaller counts;
-    # Data Filtering is no competitor
+    # RMU's (0.5, 0.5) is dominated by its (0.7, 0.3), so its frontier is that point alone: at retain 0.6 RMU 0.3
+    # (clamped; through both points it would be 0.4), MaxEnt 0.25; UNDO 0.2: margins 0.1 and 0.05, the smaller
+    # counts; Data Filtering is no competitor
     assert report.matched_retain_margin(points, True) == pytest.approx(0.05)
     # the alpha = 0.6 point alone: RMU 0.3 at 0.7, MaxEnt 0.25 (clamped): margins -0.15, -0.2
     assert report.matched_retain_margin(points, True, ["alpha=0.6 threshold=0.05"]) == pytest.approx(-0.2)
