@@ -84,6 +84,14 @@ def test_edges_lists_an_edge_win_an_unfinished_attack_and_a_choice_at_a_sweeps_e
         "| attack length (fig2_relearning) | language | 1 | Oracle | – | steps 0 → 10 | 2.100 |",
         "| attack length (fig2_relearning) | language | 1 | Student (Reference) | – | steps 0 → 10 | 3.000 |",
         "| unlearning sweep (fig3_choices) | language | 1 | RMU | 100 | rates 1 … 100 | – |"]
+    # notebook 04's per-rate table, where saved, is checked too; Data Filtering is listed from fig2 alone
+    pd.DataFrame([dict(r, method="rmu", model="lr=1") for r in rows if r["model"] == "Oracle"]
+                 + [dict(r, method="data_filtering", model="Data Filtering") for r in rows if r["model"] == "Oracle"]
+                 ).to_csv(tmp_path / "fig7_relearning.csv", index=False)
+    table = report.edges(tmp_path).splitlines()[2:]
+    assert [row for row in table if "fig7" in row] == [
+        "| rate grid (fig7_relearning) | language | 1 | RMU / lr=1 | 0.03 | rates 0.0001 … 0.03 | 0.100 |",
+        "| attack length (fig7_relearning) | language | 1 | RMU / lr=1 | – | steps 0 → 10 | 2.100 |"]
 
 
 def test_c5_margin_from_points_interpolates_each_method_at_undos_retain():

@@ -169,13 +169,15 @@ def _late_gain(worst: pd.DataFrame, keys: list[str], sign: float) -> pd.DataFram
 
 
 def edges(results_dir) -> str:
-    """Where a grid or the attack's length limits the protocol (notebooks 01-03's relearning tables): every attacked
-    model whose attacker does best at an edge of the rate grid by at least RESOLUTION at the last step, or whose
-    worst case still gains at least RESOLUTION over the attack's last sixth; and every unlearning sweep whose
-    validation choice is its lowest or highest rate."""
+    """Where a grid or the attack's length limits the protocol (the relearning tables of notebooks 01-03, and 04's
+    where saved): every attacked model whose attacker does best at an edge of the rate grid by at least RESOLUTION
+    at the last step, or whose worst case still gains at least RESOLUTION over the attack's last sixth; and every
+    unlearning sweep whose validation choice is its lowest or highest rate."""
     from .attack import best_rates, worst_case
     rows = []
-    for name in ("fig2_relearning", "fig4_relearning", "fig5_relearning"):
+    names = ["fig2_relearning", "fig4_relearning", "fig5_relearning"]
+    names += ["fig7_relearning"] * (Path(results_dir) / "fig7_relearning.csv").exists()  # not in older results
+    for name in names:
         curves = _read(results_dir, name)
         for (setting, seed), g in curves.groupby(["setting", "seed"]):
             g = g.drop(columns=["scale", "key", "setting", "seed", "alpha", "beta"], errors="ignore")
