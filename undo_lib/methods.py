@@ -129,10 +129,10 @@ PAPER_LANG_LRS = (1e-5, 2e-5, 3e-5, 4e-5, 5e-5, 6e-5, 7e-5, 8e-5)  # Appendix B.
 # MaxEnt, RMU, NPO and SimNPO chose their top rate in arithmetic); RMU moves only a few projections and needs far
 # larger rates. In language RMU's score kept rising with the rate as far as it was tried (forget cross-entropy 3.58
 # at rate 1, 4.68 at 50, retain 1.91 -> 2.04 under the retain weight 1200; steering norms of 1, 2 or 4 times the
-# activation norm did worse), so its sweep reached 100. Store version 2's seeds 1-2 chose the top rate for
-# arithmetic MaxEnt (5e-4), language RMU (100, every seed), NPO (2e-3) and SimNPO (1.5e-3), so each of these sweeps
-# reaches further: MaxEnt 1e-3, RMU 500, NPO 3e-3, SimNPO 2e-3 (a sweep's choice must lie inside it on every seed;
-# tests/test_choice.py checks the committed choices).
+# activation norm did worse), so its sweep reached 100. In store version 2, seed 1 chose the top rate for
+# arithmetic MaxEnt (5e-4), language NPO (2e-3) and SimNPO (1.5e-3), and every seed for language RMU (100), so each
+# of these sweeps reaches further: MaxEnt 1e-3, RMU 500, NPO 3e-3, SimNPO 2e-3 (a sweep's choice must lie inside it
+# on every seed; tests/test_choice.py checks the committed choices).
 GRAD_DIFF_CPU = {"arithmetic": (1e-4, 1.5e-4, 2e-4, 3e-4, 5e-4, 7e-4, 1e-3, 1.5e-3),
                  "language": (5e-5, 1e-4, 1.5e-4, 2e-4, 3e-4, 4e-4, 5e-4, 7e-4)}
 GRAD_DIFF_PAPER = (6e-6, 7e-6, 8e-6, 9e-6, 1e-5, 2e-5, 3e-5, 4e-5)
