@@ -226,6 +226,16 @@ def test_c5_interval_compares_at_matched_retain():
         claims.undo_matched_retain_interval({"undo": better["undo"]}, higher_is_better=True)
 
 
+def test_c5_interval_reads_each_methods_frontier_not_its_dominated_points():
+    rng = np.random.default_rng(5)
+    undo = [(0.8, 0.1), (0.6, 0.05)]
+    # MaxEnt's (0.7, 0.9) is dominated by its (0.9, 0.6): on the frontier MaxEnt reads 0.55 at retain 0.8, so the
+    # margin is about 0.45; a line through every point would read 0.75 there and give about 0.65
+    points = {"undo": undo, "max_ent": [(0.5, 0.4), (0.7, 0.9), (0.9, 0.6)], "sam": [(0.7, 0.8)]}
+    got = claims.undo_matched_retain_interval(_comparison(rng, points), higher_is_better=True)
+    assert got.verdict == "holds" and 0.35 < got.effect < 0.55
+
+
 def test_summary_pools_each_claim_over_seeds_from_the_recorded_draws(tmp_path):
     from undo_lib.stats import Interval, pooled
     rng = np.random.default_rng(0)
