@@ -74,6 +74,26 @@ def test_pareto_front_and_claim_c5():
     assert not claims.undo_not_dominated(ce, higher_is_better=False)[0]
 
 
+def test_frontier_at_reads_the_pareto_envelope_not_dominated_points():
+    # (0.5, 0.5) is dominated by (0.7, 0.3): through all points retain 0.6 would read 0.4, on the frontier 0.3
+    got = claims.frontier_at([0.6, 0.8, 0.4], [0.5, 0.7, 0.9], [0.5, 0.3, 0.6], higher_is_better=True)
+    assert got.tolist() == pytest.approx([0.3, 0.45, 0.3])
+    # cross-entropy: lower retain loss and higher forget loss are better; (2.0, 4.0) is dominated by (1.8, 5.0)
+    got = claims.frontier_at([1.9, 2.5], [1.8, 2.0, 3.0], [5.0, 4.0, 7.0], higher_is_better=False)
+    assert got.tolist() == pytest.approx([5.0 + 2 * 0.1 / 1.2, 5.0 + 2 * 0.7 / 1.2])  # along (1.8, 5) -> (3, 7)
+
+
+def test_frontier_at_matches_pareto_front_and_interp_on_random_points():
+    rng = np.random.default_rng(0)
+    for higher in (True, False):
+        for _ in range(50):
+            pts = pd.DataFrame({"retain": rng.random(6).round(2), "forget": rng.random(6).round(2)})
+            front = claims.pareto_front(pts, higher).drop_duplicates()
+            x = rng.random(5)
+            expected = np.interp(x, front.retain, front.forget)
+            assert claims.frontier_at(x, pts.retain, pts.forget, higher) == pytest.approx(expected)
+
+
 def test_no_claim_is_decided_on_missing_input():
     import pytest
     empty = pd.DataFrame(columns=["method", "model", "lr", "step", "metric", "value"])
@@ -204,6 +224,16 @@ def test_c5_interval_compares_at_matched_retain():
     assert claims.undo_matched_retain_interval(worse, higher_is_better=True).verdict == "fails"
     with pytest.raises(ValueError, match="C5 needs UNDO"):
         claims.undo_matched_retain_interval({"undo": better["undo"]}, higher_is_better=True)
+
+
+def test_c5_interval_reads_each_methods_frontier_not_its_dominated_points():
+    rng = np.random.default_rng(5)
+    undo = [(0.8, 0.1), (0.6, 0.05)]
+    # MaxEnt's (0.7, 0.9) is dominated by its (0.9, 0.6): on the frontier MaxEnt reads 0.55 at retain 0.8, so the
+    # margin is about 0.45; a line through every point would read 0.75 there and give about 0.65
+    points = {"undo": undo, "max_ent": [(0.5, 0.4), (0.7, 0.9), (0.9, 0.6)], "sam": [(0.7, 0.8)]}
+    got = claims.undo_matched_retain_interval(_comparison(rng, points), higher_is_better=True)
+    assert got.verdict == "holds" and 0.35 < got.effect < 0.55
 
 
 def test_summary_pools_each_claim_over_seeds_from_the_recorded_draws(tmp_path):

@@ -44,6 +44,22 @@ def test_c6_compares_what_int4_brings_back_in_each_model():
         post_training.quantization_recovers_less({})
 
 
+def test_int4_rises_gives_each_models_rise_with_its_interval():
+    rng = np.random.default_rng(2)
+    n = 200
+    gentle = rng.random(n) * 0.3
+    items = {("gentle", "fp32"): gentle, ("gentle", "int4"): gentle + 0.1 + rng.normal(0, 0.05, n),
+             ("strong", "fp32"): rng.random(n) * 0.02}
+    items[("strong", "int4")] = items[("strong", "fp32")] + rng.normal(0, 0.01, n)
+    table = post_training.int4_rises(items).set_index("model")
+    assert table.loc["gentle", "rise"] == pytest.approx(items[("gentle", "int4")].mean() - gentle.mean())
+    assert 0.08 < table.loc["gentle", "ci_low"] < table.loc["gentle", "rise"] < table.loc["gentle", "ci_high"] < 0.12
+    assert table.loc["strong", "ci_low"] < 0 < table.loc["strong", "ci_high"]  # no rise: the interval holds zero
+    assert list(table.columns) == ["fp32", "int4", "rise", "ci_low", "ci_high"]
+    with pytest.raises(ValueError, match="INT4"):
+        post_training.int4_rises({("gentle", "fp32"): gentle})
+
+
 def test_table14_and_fig12_tables():
     grades = {("Unlearn", "fp32"): {"forget": 0.0, "forget_truth_ratio": 0.0, "model_utility": 0.5},
               ("Unlearn", "int4"): {"forget": 0.01, "forget_truth_ratio": 0.2, "model_utility": 0.25}}

@@ -84,17 +84,27 @@ def test_edges_lists_an_edge_win_an_unfinished_attack_and_a_choice_at_a_sweeps_e
         "| attack length (fig2_relearning) | language | 1 | Oracle | – | steps 0 → 10 | 2.100 |",
         "| attack length (fig2_relearning) | language | 1 | Student (Reference) | – | steps 0 → 10 | 3.000 |",
         "| unlearning sweep (fig3_choices) | language | 1 | RMU | 100 | rates 1 … 100 | – |"]
+    # notebook 04's per-rate table, where saved, is checked too; Data Filtering is listed from fig2 alone
+    pd.DataFrame([dict(r, method="rmu", model="lr=1") for r in rows if r["model"] == "Oracle"]
+                 + [dict(r, method="data_filtering", model="Data Filtering") for r in rows if r["model"] == "Oracle"]
+                 ).to_csv(tmp_path / "fig7_relearning.csv", index=False)
+    table = report.edges(tmp_path).splitlines()[2:]
+    assert [row for row in table if "fig7" in row] == [
+        "| rate grid (fig7_relearning) | language | 1 | RMU / lr=1 | 0.03 | rates 0.0001 … 0.03 | 0.100 |",
+        "| attack length (fig7_relearning) | language | 1 | RMU / lr=1 | – | steps 0 → 10 | 2.100 |"]
 
 
 def test_c5_margin_from_points_interpolates_each_method_at_undos_retain():
     rows = [("undo", "alpha=0.8 threshold=0.05", 0.6, 0.2), ("undo", "alpha=0.6 threshold=0.05", 0.7, 0.45),
-            ("rmu", "lr=1", 0.5, 0.5), ("rmu", "lr=2", 0.7, 0.3), ("max_ent", "lr=1", 0.6, 0.25),
+            ("rmu", "lr=1", 0.5, 0.5), ("rmu", "lr=2", 0.7, 0.3), ("max_ent", "lr=1", 0.6, 0.35),
             ("data_filtering", "Data Filtering", 0.9, 0.0)]
     points = pd.DataFrame([dict(method=m, model=p, stage="long", retain=r, forget=f) for m, p, r, f in rows])
-    # at retain 0.6: RMU 0.4 (halfway), MaxEnt 0.25; UNDO 0.2: margins 0.2 and 0.05, the smaller counts;
-    # Data Filtering is no competitor
-    assert report.matched_retain_margin(points, True) == pytest.approx(0.05)
-    # the alpha = 0.6 point alone: RMU 0.3 at 0.7, MaxEnt 0.25 (clamped): margins -0.15, -0.2
-    assert report.matched_retain_margin(points, True, ["alpha=0.6 threshold=0.05"]) == pytest.approx(-0.2)
-    losses = points.assign(forget=-points.forget)  # cross-entropy: more is better for the defender
-    assert report.matched_retain_margin(losses, False) == pytest.approx(0.05)
+    # RMU's (0.5, 0.5) is dominated by its (0.7, 0.3), so its frontier is that point alone: at retain 0.6 RMU 0.3
+    # (clamped; a line through both points would read 0.4 and give 0.15 in all), MaxEnt 0.35; UNDO 0.2: margins 0.1
+    # and 0.15, the smaller counts; Data Filtering is no competitor
+    assert report.matched_retain_margin(points, True) == pytest.approx(0.1)
+    # the alpha = 0.6 point alone: RMU 0.3 at 0.7, MaxEnt 0.35 (clamped): margins -0.15, -0.1
+    assert report.matched_retain_margin(points, True, ["alpha=0.6 threshold=0.05"]) == pytest.approx(-0.15)
+    # cross-entropy: less retain loss and more forget loss are better for the defender, so both axes flip
+    losses = points.assign(retain=-points.retain, forget=-points.forget)
+    assert report.matched_retain_margin(losses, False) == pytest.approx(0.1)

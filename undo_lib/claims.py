@@ -174,6 +174,22 @@ def pareto_front(points: pd.DataFrame, higher_is_better: bool) -> pd.DataFrame:
     return points.loc[keep].sort_values("retain")
 
 
+def frontier_at(x, retain, forget, higher_is_better: bool) -> np.ndarray:
+    """A method's frontier after the attack, read at retain performance `x`: its points that none of its other
+    points dominates (the monotone envelope: the defender's best forget at each retain), interpolated linearly
+    along retain; outside their range np.interp clamps to the nearest frontier point, the method's best there.
+
+    x: [U] retain values to read at; retain, forget: [P] one method's points. Returns [U] forget values."""
+    r, f = np.asarray(retain, dtype=float), np.asarray(forget, dtype=float)
+    sign = 1.0 if higher_is_better else -1.0
+    up, down = sign * r, -sign * f                      # both larger = better for the defender
+    ge = (up[None, :] >= up[:, None]) & (down[None, :] >= down[:, None])          # [i, j]: j at least as good
+    gt = (up[None, :] > up[:, None]) | (down[None, :] > down[:, None])
+    keep = ~(ge & gt).any(axis=1)                       # [P]: no other point dominates
+    order = np.argsort(r[keep], kind="stable")
+    return np.interp(np.asarray(x, dtype=float), r[keep][order], f[keep][order])
+
+
 def undo_not_dominated(points: pd.DataFrame, higher_is_better: bool, undo="undo"):
     """C5 from (method, retain, forget) rows after the long attack: no other method's point dominates a point of
     UNDO's own Pareto frontier."""
@@ -303,12 +319,12 @@ def alpha_matters_more_interval(attacks: dict, alphas, betas, higher_is_better: 
 
 def undo_matched_retain_interval(attacks: dict, higher_is_better: bool, undo: str = "undo",
                                  n_boot: int = 1000) -> Interval:
-    """C5 at matched retain (Section 6, Fig 7): for each other method, its worst-case forget performance after the
-    long attack, interpolated along its points' retain performance (before the attack) at each UNDO point's retain,
-    minus UNDO's own, signed so that > 0 means UNDO is better for the defender; UNDO's best point counts against
-    each method and the margin is the smallest over methods, with a 95% bootstrap interval over the graded retain
-    and forget items. A method whose points do not
-    reach an UNDO point's retain is compared at its nearest point (np.interp clamps).
+    """C5 at matched retain (Section 6, Fig 7): for each other method, its frontier after the long attack
+    (worst-case forget against retain before the attack; `frontier_at`) read at each UNDO point's retain, minus
+    UNDO's own, signed so that > 0 means UNDO is better for the defender; UNDO's best point counts against each
+    method and the margin is the smallest over methods, with a 95% bootstrap interval over the graded retain and
+    forget items (the frontier is found anew in every draw). A method whose frontier does not reach an UNDO point's retain is compared at its nearest
+    frontier point.
 
     attacks: {method: {point label: Artifact}} of the comparison's models (Data Filtering excluded)."""
     if undo not in attacks or len(attacks) < 2:
@@ -334,9 +350,8 @@ def undo_matched_retain_interval(attacks: dict, higher_is_better: bool, undo: st
         for k, name in enumerate(names):
             if name == undo:
                 continue
-            order = np.argsort(ret[edges[k]:edges[k + 1]])
-            xs, ys = ret[edges[k]:edges[k + 1]][order], worst[edges[k]:edges[k + 1]][order]
-            gaps.append(sign * (np.interp(u_ret, xs, ys) - u_for))
+            frontier = frontier_at(u_ret, ret[edges[k]:edges[k + 1]], worst[edges[k]:edges[k + 1]], higher_is_better)
+            gaps.append(sign * (frontier - u_for))
         return np.array([min(g.max() for g in gaps)])  # UNDO's best point against each method, worst method
     return joint_bootstrap([np.concatenate(retain), np.concatenate(forget)], margin, n_boot=n_boot)
 

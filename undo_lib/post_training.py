@@ -91,6 +91,34 @@ def quantization_recovers_less(items: dict, unlearned: str = "Unlearn", distille
     return detail, interval
 
 
+def grade_fp32_int4(evaluator, models: dict) -> tuple[dict, dict]:
+    """Grade each {label: Artifact} as trained and with its weights in INT4 (quantize.int4). Returns the grades
+    {(label, precision): {metric: value}} and the forget Q&A probability per forget question {(label, precision):
+    [N]}, precision "fp32" or "int4"."""
+    from .quantize import int4
+    grades, forget = {}, {}
+    for label, artifact in models.items():
+        for precision, model in (("fp32", artifact.model()), ("int4", int4(artifact.model()))):
+            items = {}
+            grades[(label, precision)] = evaluator(model, items)
+            forget[(label, precision)] = items["forget"]
+    return grades, forget
+
+
+def int4_rises(items: dict, n_boot: int = 1000) -> pd.DataFrame:
+    """What INT4 brings back in each model: items {(model, precision): forget Q&A probability per forget question
+    [N]}, "fp32" and "int4" for every model. One row per model: fp32, int4, rise = int4 - fp32 with its 95% paired
+    bootstrap interval over the forget questions (> 0: quantization recovers forgotten answers)."""
+    rows = []
+    for model in dict.fromkeys(m for m, _ in items):
+        _require([(model, "fp32"), (model, "int4")], list(items), "INT4's rise")
+        scores = np.stack([np.asarray(items[(model, p)], float) for p in ("fp32", "int4")])  # [2, N]
+        rise = paired_bootstrap(scores, lambda m: m[:, 1] - m[:, 0], n_boot=n_boot)
+        rows.append({"model": model, "fp32": scores[0].mean(), "int4": scores[1].mean(), "rise": rise.effect,
+                     "ci_low": rise.low, "ci_high": rise.high})
+    return pd.DataFrame(rows)
+
+
 def relearns_like_base(attacks: dict, unlearned: str = "Unlearn", distilled: str = "Unlearn-and-Distill",
                        base: str = "Base", n_boot: int = 1000) -> tuple[str, Interval]:
     """C7: attacks {label: Artifact} graded on the same forget questions. For the worst-case forget Q&A probability

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .claims import frontier_at
 from .methods import display_name
 
 START = "<!-- table {name}: generated from {path} by python -m undo_lib.report -->"
@@ -168,13 +169,15 @@ def _late_gain(worst: pd.DataFrame, keys: list[str], sign: float) -> pd.DataFram
 
 
 def edges(results_dir) -> str:
-    """Where a grid or the attack's length limits the protocol (notebooks 01-03's relearning tables): every attacked
-    model whose attacker does best at an edge of the rate grid by at least RESOLUTION at the last step, or whose
-    worst case still gains at least RESOLUTION over the attack's last sixth; and every unlearning sweep whose
-    validation choice is its lowest or highest rate."""
+    """Where a grid or the attack's length limits the protocol (the relearning tables of notebooks 01-03, and 04's
+    where saved): every attacked model whose attacker does best at an edge of the rate grid by at least RESOLUTION
+    at the last step, or whose worst case still gains at least RESOLUTION over the attack's last sixth; and every
+    unlearning sweep whose validation choice is its lowest or highest rate."""
     from .attack import best_rates, worst_case
     rows = []
-    for name in ("fig2_relearning", "fig4_relearning", "fig5_relearning"):
+    names = ["fig2_relearning", "fig4_relearning", "fig5_relearning"]
+    names += ["fig7_relearning"] * (Path(results_dir) / "fig7_relearning.csv").exists()  # not in older results
+    for name in names:
         curves = _read(results_dir, name)
         for (setting, seed), g in curves.groupby(["setting", "seed"]):
             g = g.drop(columns=["scale", "key", "setting", "seed", "alpha", "beta"], errors="ignore")
@@ -204,8 +207,8 @@ def edges(results_dir) -> str:
 
 
 def matched_retain_margin(points: pd.DataFrame, higher_is_better: bool, undo_points=None) -> float:
-    """C5's margin from Fig 7's points alone (no items, so no interval): for each other method, its worst-case
-    forget after the long attack interpolated at UNDO's retain, minus UNDO's, signed > 0 for UNDO, UNDO's best
+    """C5's margin from Fig 7's points alone (no items, so no interval): for each other method, its frontier after
+    the long attack (claims.frontier_at) read at UNDO's retain, minus UNDO's, signed > 0 for UNDO, UNDO's best
     point against each method and the smallest over methods (claims.undo_matched_retain_interval's rule).
     `undo_points`: the UNDO point labels to use (default all)."""
     long = points[(points.stage == "long") & (points.method != "data_filtering")]
@@ -216,8 +219,8 @@ def matched_retain_margin(points: pd.DataFrame, higher_is_better: bool, undo_poi
     sign = 1.0 if higher_is_better else -1.0
     gaps = []
     for _, g in long[long.method != "undo"].groupby("method"):
-        g = g.sort_values("retain")
-        gaps.append((sign * (np.interp(undo.retain, g.retain, g.forget) - undo.forget)).max())
+        frontier = frontier_at(undo.retain, g.retain, g.forget, higher_is_better)
+        gaps.append((sign * (frontier - undo.forget.to_numpy())).max())
     return float(min(gaps))
 
 
@@ -226,8 +229,8 @@ def c5_alpha(results_dir) -> str:
     recomputed from fig7_points (a check), and with UNDO's α = 0.6 points alone (the paper's Section 6 value)."""
     from .claims import table
     points, recorded = _read(results_dir, "fig7_points"), table(results_dir, claim="C5").set_index(["setting", "seed"])
-    header = ["setting", "seed", "C5 margin recorded [95% interval]", "recomputed from Fig 7's points",
-              "UNDO at α = 0.6 only (point estimate)"]
+    header = ["setting", "seed", "C5 margin recorded [95% interval]", "recomputed from Fig 7's points, on each "
+              "method's frontier", "UNDO at α = 0.6 only (point estimate)"]
     rows = []
     for (setting, seed), g in points.groupby(["setting", "seed"]):
         higher = _higher_is_better(setting)

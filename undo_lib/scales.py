@@ -99,11 +99,17 @@ CPU_UNDO = UndoCfg(alphas=(0.2, 0.6, 0.8), grid_alphas=(0.2, 0.8), grid_betas=(0
 # The attack's rates at cpu: six, a factor ~3 apart, so that every model's best rate lies inside the grid (with three
 # rates, 90 of 114 attacked models of the earlier cpu results did best at an edge; attack.best_rates checks it).
 CPU_ATTACK_LRS = {"arithmetic": (1e-2, 3e-3, 1e-3, 3e-4, 1e-4, 3e-5),
-                  # language one factor 3 higher: with 1e-2 on top, the seed-0 oracle and random student did best
-                  # at 1e-2 by 0.20 and 0.06 nats over 3e-3; at 3e-2 and 1e-1 they gain no more (3.57-3.61)
-                  "language": (3e-2, 1e-2, 3e-3, 1e-3, 3e-4, 1e-4)}
+                  # language to 3e-1: in store version 2 the top rate 3e-2 won at step 60 for the oracle on seed 1
+                  # and the random student on seed 2 (by 0.050 and 0.070 nats); on seed 2 (benchmarks/
+                  # attack_length.py) 1e-1 improves on the old grid's best by 0.056 (random student) and 0.018
+                  # (oracle), and 3e-1 loses to 1e-1 for the three notebook-01 models (by 0.31-0.64 nats)
+                  "language": (3e-1, 1e-1, 3e-2, 1e-2, 3e-3, 1e-3, 3e-4, 1e-4)}
 # Its length at cpu: 100 steps (arithmetic), 60 (language). At 50 / 30 the seed-0 reference student's worst case was
 # still climbing at the end (forget accuracy 0.44 -> 0.49 over the last 10 steps; cross-entropy 3.08 -> 2.92).
+# Longer is not stronger in the paper's sense in language: the attack's Korean teaches the language to any model,
+# and over 240 steps (seed 2) the oracle, which never saw Korean, falls from 3.50 to 2.94 nats toward the reference
+# student's plateau (2.85 -> 2.76): a long enough attack measures learning from scratch, not relearning. The paper
+# fixes the length instead (500 steps, 0.4% of its pretraining tokens); 60 steps here are 6% of them.
 CPU_COMPARE = CompareCfg(sweep_points=4, sam_rhos=(0.003, 0.01, 0.02, 0.04),
                          rep_noise=((0.1, 0.001), (0.5, 0.1), (1.0, 1.0), (4.0, 4.0)),
                          undial_lr_factors=(0.1, 0.3, 1.0, 3.0), undo_tolerances=(0.05, 0.13, 0.21, 0.29),
