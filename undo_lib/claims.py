@@ -323,8 +323,8 @@ def undo_matched_retain_interval(attacks: dict, higher_is_better: bool, undo: st
     (worst-case forget against retain before the attack; `frontier_at`) read at each UNDO point's retain, minus
     UNDO's own, signed so that > 0 means UNDO is better for the defender; UNDO's best point counts against each
     method and the margin is the smallest over methods, with a 95% bootstrap interval over the graded retain and
-    forget items (the frontier is found anew in every draw). A method whose frontier does not reach an UNDO point's retain is compared at its nearest
-    frontier point.
+    forget items (the frontier is found anew in every draw). A method whose frontier does not reach an UNDO
+    point's retain is compared at its nearest frontier point.
 
     attacks: {method: {point label: Artifact}} of the comparison's models (Data Filtering excluded)."""
     if undo not in attacks or len(attacks) < 2:

@@ -19,6 +19,7 @@ import pandas as pd
 
 from .claims import _require, worst_case_summary
 from .data.hub import require, stand_in_only
+from .quantize import int4
 from .results import item_scores
 from .stats import Interval, paired_bootstrap
 
@@ -95,7 +96,6 @@ def grade_fp32_int4(evaluator, models: dict) -> tuple[dict, dict]:
     """Grade each {label: Artifact} as trained and with its weights in INT4 (quantize.int4). Returns the grades
     {(label, precision): {metric: value}} and the forget Q&A probability per forget question {(label, precision):
     [N]}, precision "fp32" or "int4"."""
-    from .quantize import int4
     grades, forget = {}, {}
     for label, artifact in models.items():
         for precision, model in (("fp32", artifact.model()), ("int4", int4(artifact.model()))):

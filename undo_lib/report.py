@@ -176,7 +176,8 @@ def edges(results_dir) -> str:
     from .attack import best_rates, worst_case
     rows = []
     names = ["fig2_relearning", "fig4_relearning", "fig5_relearning"]
-    names += ["fig7_relearning"] * (Path(results_dir) / "fig7_relearning.csv").exists()  # not in older results
+    if (Path(results_dir) / "fig7_relearning.csv").exists():  # notebook 04 saves it since store version 2's seed 2
+        names.append("fig7_relearning")
     for name in names:
         curves = _read(results_dir, name)
         for (setting, seed), g in curves.groupby(["setting", "seed"]):
