@@ -48,9 +48,9 @@ def test_the_readme_tables_are_those_of_the_committed_csvs():
     """`python -m undo_lib.report` was run after the last change to a CSV the README's tables read."""
     text = repo_path("README.md").read_text()
     found = report.blocks(text)
-    assert {name for name, _, _ in found} == set(report.TABLES)  # every table is in the README
+    assert {name for name, _, _ in found} == set(report.tables())  # every table is in the README
     for name, path, content in found:
-        assert content == report.TABLES[name](repo_path(path)), f"README table {name} is stale: run the report"
+        assert content == report.tables()[name](repo_path(path)), f"README table {name} is stale: run the report"
 
 
 def test_changes_flags_a_verdict_that_turned(tmp_path):
@@ -92,6 +92,14 @@ def test_edges_lists_an_edge_win_an_unfinished_attack_and_a_choice_at_a_sweeps_e
     assert [row for row in table if "fig7" in row] == [
         "| rate grid (fig7_relearning) | language | 1 | RMU / lr=1 | 0.03 | rates 0.0001 … 0.03 | 0.100 |",
         "| attack length (fig7_relearning) | language | 1 | RMU / lr=1 | – | steps 0 → 10 | 2.100 |"]
+    # notebook 05's, per adversary of Table 12 (an accuracy: the attacker wants it high)
+    wmdp = [dict(r, adversary=a, method="max_ent_kl", model="UNDO", setting="wmdp", value=-r["value"])
+            for r in rows if r["model"] == "Oracle" for a in ("forget/retain", "wiki-qa-long")]
+    pd.DataFrame(wmdp).to_csv(tmp_path / "fig8_relearning.csv", index=False)
+    table = report.edges(tmp_path).splitlines()[2:]
+    assert [row for row in table if "fig8" in row and "rate grid" in row] == [
+        f"| rate grid (fig8_relearning) | wmdp | 1 | MaxEnt / UNDO / {a} | 0.03 | rates 0.0001 … 0.03 | 0.100 |"
+        for a in ("forget/retain", "wiki-qa-long")]
 
 
 def test_c5_margin_from_points_interpolates_each_method_at_undos_retain():
@@ -108,3 +116,8 @@ def test_c5_margin_from_points_interpolates_each_method_at_undos_retain():
     # cross-entropy: less retain loss and more forget loss are better for the defender, so both axes flip
     losses = points.assign(retain=-points.retain, forget=-points.forget)
     assert report.matched_retain_margin(losses, False) == pytest.approx(0.1)
+
+
+def test_the_metric_direction_comes_from_each_setting():
+    """TOFU's Q&A probability, like an accuracy, rises with capability; a cross-entropy falls."""
+    assert [report._higher_is_better(s) for s in ("arithmetic", "wmdp", "tofu", "language")] == [True] * 3 + [False]

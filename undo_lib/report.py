@@ -33,9 +33,9 @@ def _read(results_dir, name: str) -> pd.DataFrame:
 
 
 def _higher_is_better(setting: str) -> bool:
-    """Whether a setting's metric is an accuracy (more capability is higher), from the Setting class."""
-    from .settings import SETTINGS
-    return SETTINGS[setting].metric == "accuracy"
+    """Whether more capability is a higher value of a setting's metric (accuracy, probability), from its class."""
+    from .settings import HIGHER_IS_BETTER, SETTINGS
+    return HIGHER_IS_BETTER[SETTINGS[setting].metric]
 
 
 def per_seed(values: pd.Series, fmt: str = "{:.2f}") -> str:
@@ -170,21 +170,22 @@ def _late_gain(worst: pd.DataFrame, keys: list[str], sign: float) -> pd.DataFram
 
 def edges(results_dir) -> str:
     """Where a grid or the attack's length limits the protocol (the relearning tables of notebooks 01-03, and 04's
-    where saved): every attacked model whose attacker does best at an edge of the rate grid by at least RESOLUTION
+    and 05's where saved; 05's per adversary): every attacked model whose attacker does best at an edge of the rate grid by at least RESOLUTION
     at the last step, or whose worst case still gains at least RESOLUTION over the attack's last sixth; and every
     unlearning sweep whose validation choice is its lowest or highest rate."""
     from .attack import best_rates, worst_case
     rows = []
     names = ["fig2_relearning", "fig4_relearning", "fig5_relearning"]
-    if (Path(results_dir) / "fig7_relearning.csv").exists():  # notebook 04 saves it since store version 2's seed 2
-        names.append("fig7_relearning")
+    # notebook 04 saves its attacks since store version 2's seed 2; 05 (a grid per adversary) and 06 where run
+    optional = ("fig7_relearning", "fig8_relearning", "fig13_relearning")
+    names += [n for n in optional if (Path(results_dir) / f"{n}.csv").exists()]
     for name in names:
         curves = _read(results_dir, name)
         for (setting, seed), g in curves.groupby(["setting", "seed"]):
             g = g.drop(columns=["scale", "key", "setting", "seed", "alpha", "beta"], errors="ignore")
             g = g[g.model != "Data Filtering"]  # the oracle's own attack, listed from fig2_relearning
             higher = _higher_is_better(setting)
-            keys = [c for c in ("method", "model") if c in g.columns]
+            keys = [c for c in ("method", "model", "adversary") if c in g.columns]
 
             def label(r):
                 return " / ".join(display_name(str(getattr(r, c))) for c in keys)
@@ -246,6 +247,12 @@ TABLES = {"models": models, "choices": choices, "students": students, "undo": un
           "changes": changes, "edges": edges, "c5_alpha": c5_alpha}
 
 
+def tables() -> dict:
+    """Every README table by name: this module's (notebooks 01-04) and report_stand_ins' (notebooks 05, 06)."""
+    from . import report_stand_ins
+    return {**TABLES, **report_stand_ins.TABLES}
+
+
 def blocks(text: str) -> list[tuple[str, str, str]]:
     """The README's generated tables: (name, folder, current content) for each marked block."""
     return [(m.group(1), m.group(2), m.group(3).rstrip("\n")) for m in BLOCK.finditer(text)]
@@ -255,9 +262,10 @@ def render(text: str, root: Path) -> str:
     """`text` with every marked block rewritten from its folder (relative to `root`)."""
     def one(m):
         name, path = m.group(1), m.group(2)
-        if name not in TABLES:
-            raise ValueError(f"README names an unknown table {name!r}; known: {', '.join(TABLES)}")
-        return f"{START.format(name=name, path=path)}\n{TABLES[name](root / path)}\n{END.format(name=name)}"
+        known = tables()
+        if name not in known:
+            raise ValueError(f"README names an unknown table {name!r}; known: {', '.join(known)}")
+        return f"{START.format(name=name, path=path)}\n{known[name](root / path)}\n{END.format(name=name)}"
     return BLOCK.sub(one, text)
 
 

@@ -29,11 +29,15 @@ def _check_split(split: str) -> None:
         raise ValueError(f"split must be 'validation' or 'test', got {split!r}")
 
 
+# Whether a larger value of an evaluator's metric means more capability; the direction of every comparison.
+HIGHER_IS_BETTER = {"accuracy": True, "probability": True, "cross_entropy": False}
+
+
 class Setting:
     """One setting at one scale (its `Preset`): data streams, mixtures, evaluator, metric direction, labels."""
 
     name: str = ""
-    metric: str = ""              # the evaluator's kind: "accuracy" or "cross_entropy"
+    metric: str = ""              # the evaluator's kind, a key of HIGHER_IS_BETTER
     forget_label: str = ""        # the forget capability, as plots name it
     panel_order: int = 0          # its place in the paper's combined figures (language's panels first)
     retain_label: str = ""
@@ -49,7 +53,7 @@ class Setting:
     @property
     def higher_is_better(self) -> bool:
         """Whether a larger metric means more capability (accuracy) rather than less (cross-entropy)."""
-        return self.metric == "accuracy"
+        return HIGHER_IS_BETTER[self.metric]
 
     @property
     def unit(self) -> str:
@@ -252,10 +256,6 @@ class PostTraining(Language):
     forget_label, retain_label = "forget authors", "retain authors"
     panel_order = 0  # its own figures (12, 13), lettered from (a)
     SHARES = {"forget": 0.2, "holdout": 0.2}  # of the authors; the rest are retain authors (TOFU: 10/10/80)
-
-    @property
-    def higher_is_better(self) -> bool:
-        return True
 
     @property
     def unit(self) -> str:
