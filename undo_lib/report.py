@@ -169,14 +169,14 @@ def _late_gain(worst: pd.DataFrame, keys: list[str], sign: float) -> pd.DataFram
 
 
 def edges(results_dir) -> str:
-    """Where a grid or the attack's length limits the protocol (the relearning tables of notebooks 01-03, and 04's
-    and 05's where saved; 05's per adversary): every attacked model whose attacker does best at an edge of the rate grid by at least RESOLUTION
-    at the last step, or whose worst case still gains at least RESOLUTION over the attack's last sixth; and every
-    unlearning sweep whose validation choice is its lowest or highest rate."""
+    """Where a grid or the attack's length limits the protocol (the relearning tables of notebooks 01-03, and those
+    of 04, 05 (per adversary) and 06 where saved): every attacked model whose attacker does best at an edge of the
+    rate grid by at least RESOLUTION at the last step, or whose worst case still gains at least RESOLUTION over the
+    attack's last sixth; and every unlearning sweep whose validation choice is its lowest or highest rate."""
     from .attack import best_rates, worst_case
     rows = []
     names = ["fig2_relearning", "fig4_relearning", "fig5_relearning"]
-    # notebook 04 saves its attacks since store version 2's seed 2; 05 (a grid per adversary) and 06 where run
+    # notebook 04 saves its attacks since store version 2's seed 2
     optional = ("fig7_relearning", "fig8_relearning", "fig13_relearning")
     names += [n for n in optional if (Path(results_dir) / f"{n}.csv").exists()]
     for name in names:
