@@ -109,7 +109,7 @@ run_tests() {
   done
   [ ${#paths[@]} -gt 0 ] || paths=(tests "$prepared")
   UNDO_STORE="$ROOT/build/smoke/store" "$PY" -m pytest "${paths[@]}" --nbval-lax \
-    --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider ${args[@]+"${args[@]}"}
+    --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider --durations=15 ${args[@]+"${args[@]}"}
 }
 
 make_student_edition() {  # each run of cells tagged "solution" becomes one empty "answer" cell; plus an answer key

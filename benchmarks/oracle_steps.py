@@ -5,7 +5,8 @@ ended its 2,500 steps at 0.75 validation retain accuracy. This pretrains one see
 reference with the cpu preset at each step count given, in a store of its own (build/oracle_steps: a run that is
 stopped resumes), and writes their validation curves.
 
-    python benchmarks/oracle_steps.py SEED STEPS...   # e.g. 1 3500 2500: benchmarks/results/oracle_steps_seed1.csv
+    python benchmarks/oracle_steps.py SEED STEPS... [--oracle-only]
+    # e.g. 1 3500 2500: benchmarks/results/oracle_steps_seed1.csv
 """
 import sys
 from dataclasses import replace
@@ -16,9 +17,9 @@ from undo_lib import repo_path
 from undo_lib.pipeline import Experiment
 
 
-def main(seed: int, step_counts: list[int]) -> None:
+def main(seed: int, step_counts: list[int], models=("oracle", "reference")) -> None:
     frames = []
-    for which in ("oracle", "reference"):  # the oracle first: it is the model that missed the target
+    for which in models:  # the oracle first: it is the model that missed the target
         for steps in step_counts:
             e = Experiment("cpu", "arithmetic", seed, store_root=repo_path("build", "oracle_steps"))
             e.preset = replace(e.preset, pretrain=replace(e.preset.pretrain, steps=steps))
@@ -33,4 +34,6 @@ def main(seed: int, step_counts: list[int]) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]), [int(s) for s in sys.argv[2:]] or [3500, 2500])
+    args = [a for a in sys.argv[1:] if a != "--oracle-only"]
+    main(int(args[0]), [int(s) for s in args[1:]] or [3500, 2500],
+         ("oracle",) if "--oracle-only" in sys.argv else ("oracle", "reference"))
