@@ -5,12 +5,6 @@ import pytest
 from undo_lib import repo_path, report
 
 
-def test_a_cell_lists_one_number_per_seed_in_seed_order():
-    assert report.per_seed(pd.Series([0.5, 0.25, 1.0], index=[2, 0, 1])) == "0.25 / 1.00 / 0.50"
-    assert report.per_seed(pd.Series([3e-4, 1.0], index=[0, 1]), "{:g}") == "0.0003 / 1"
-    assert report.per_seed(pd.Series([], dtype=float)) == "–"
-
-
 def test_undo_table_marks_a_student_that_stopped_at_the_cap(tmp_path):
     rows = [dict(alpha=0.8, beta=0.1, steps=s, compute=c, forget_auc=0.5, robustness=r, recovered=ok, key="k",
                  scale="cpu", setting="arithmetic", seed=seed)

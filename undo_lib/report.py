@@ -16,20 +16,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import report_stand_ins
 from .claims import frontier_at
 from .methods import display_name
+from .tables import markdown, per_seed, read, seed_list
 
 START = "<!-- table {name}: generated from {path} by python -m undo_lib.report -->"
 END = "<!-- end of table {name} -->"
 BLOCK = re.compile(r"<!-- table (\w+): generated from (\S+) by python -m undo_lib.report -->\n(.*?)"
                    r"<!-- end of table \1 -->", re.S)
-
-
-def _read(results_dir, name: str) -> pd.DataFrame:
-    path = Path(results_dir) / f"{name}.csv"
-    if not path.exists():
-        raise FileNotFoundError(f"{path} is missing: the table it feeds cannot be made")
-    return pd.read_csv(path)
 
 
 def _higher_is_better(setting: str) -> bool:
@@ -38,26 +33,11 @@ def _higher_is_better(setting: str) -> bool:
     return HIGHER_IS_BETTER[SETTINGS[setting].metric]
 
 
-def per_seed(values: pd.Series, fmt: str = "{:.2f}") -> str:
-    """One cell: the values of a Series indexed by seed, in seed order, "a / b / c"; "–" for none."""
-    values = values.sort_index()
-    return " / ".join(fmt.format(v) if isinstance(v, (int, float)) else str(v) for v in values) or "–"
-
-
-def _markdown(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
-
-
-def _seeds(frame: pd.DataFrame) -> str:
-    return ", ".join(str(s) for s in sorted(frame.seed.unique()))
-
-
 def models(results_dir) -> str:
     """Notebook 01: each model's retain and forget performance per setting (validation split), per seed."""
-    t = _read(results_dir, "fig2_models")
+    t = read(results_dir, "fig2_models")
     order = ["Reference", "Oracle", "Student (Reference)", "Student (Random)"]
-    header = ["model (seeds " + _seeds(t) + ")", "arithmetic retain acc.", "arithmetic forget acc.",
+    header = ["model (seeds " + seed_list(t) + ")", "arithmetic retain acc.", "arithmetic forget acc.",
               "language retain CE", "language forget CE"]
     rows = []
     for model in order:
@@ -65,14 +45,14 @@ def models(results_dir) -> str:
         cells = [per_seed(m[m.setting == s].set_index("seed")[metric])
                  for s in ("arithmetic", "language") for metric in ("retain", "forget")]
         rows.append([model] + cells)
-    return _markdown(header, rows)
+    return markdown(header, rows)
 
 
 def choices(results_dir) -> str:
     """Notebook 02: the learning rate each sweep chose, and retain / forget before and after unlearning."""
-    t = _read(results_dir, "fig3_choices")
+    t = read(results_dir, "fig3_choices")
     t = t[t.chosen.astype(bool)]
-    header = ["setting", "method", f"chosen rate (seeds {_seeds(t)})", "retain before → after",
+    header = ["setting", "method", f"chosen rate (seeds {seed_list(t)})", "retain before → after",
               "forget before → after"]
     rows = []
     for (setting, method), g in t.groupby(["setting", "method"], sort=False):
@@ -80,40 +60,40 @@ def choices(results_dir) -> str:
         rows.append([setting, display_name(method), per_seed(g.lr, "{:g}"),
                      per_seed(g.retain_initial) + " → " + per_seed(g.retain_final),
                      per_seed(g.forget_initial) + " → " + per_seed(g.forget_final)])
-    return _markdown(header, rows)
+    return markdown(header, rows)
 
 
 def students(results_dir) -> str:
     """Notebook 02: each Unlearn-and-Distill student's retain and forget at the end of its distillation."""
-    t = _read(results_dir, "fig9_distillation")
+    t = read(results_dir, "fig9_distillation")
     last = t[t.step == t.groupby(["setting", "seed", "model"]).step.transform("max")]
     wide = last.pivot_table(index=["setting", "model", "seed"], columns="metric", values="value").reset_index()
-    header = [f"setting (seeds {_seeds(t)})", "student of", "steps", "retain", "forget"]
+    header = [f"setting (seeds {seed_list(t)})", "student of", "steps", "retain", "forget"]
     rows = []
     for (setting, model), g in wide.groupby(["setting", "model"], sort=False):
         steps = last[(last.setting == setting) & (last.model == model)].groupby("seed").step.max()
         g = g.set_index("seed")
         rows.append([setting, display_name(model), per_seed(steps, "{:d}"), per_seed(g.retain), per_seed(g.forget)])
-    return _markdown(header, rows)
+    return markdown(header, rows)
 
 
 def undo(results_dir) -> str:
     """Notebook 03: each UNDO student's steps, compute, robustness and whether it recovered within the cap."""
-    t = _read(results_dir, "fig5_undo")
-    header = [f"setting (seeds {_seeds(t)})", "α", "β", "steps", "compute", "robustness", "recovered"]
+    t = read(results_dir, "fig5_undo")
+    header = [f"setting (seeds {seed_list(t)})", "α", "β", "steps", "compute", "robustness", "recovered"]
     rows = []
     for (setting, alpha, beta), g in t.groupby(["setting", "alpha", "beta"], sort=True):
         g = g.set_index("seed")
         recovered = g.recovered.astype(bool).map({True: "yes", False: "**no**"})
         rows.append([setting, f"{alpha:g}", f"{beta:g}", per_seed(g.steps, "{:d}"), per_seed(g.compute),
                      per_seed(g.robustness), per_seed(recovered)])
-    return _markdown(header, rows)
+    return markdown(header, rows)
 
 
 def points(results_dir, seed: int = 0) -> str:
     """Notebook 04, one seed: every point's retain before the attack and worst-case forget before, after the short
     and after the long attack, both settings; a student that stopped at the cap is marked."""
-    t = _read(results_dir, "fig7_points")
+    t = read(results_dir, "fig7_points")
     t = t[t.seed == seed]
     if t.empty:
         raise ValueError(f"fig7_points has no rows for seed {seed}")
@@ -128,14 +108,14 @@ def points(results_dir, seed: int = 0) -> str:
         name = f"{r.model} (capped)" if bool(b.capped) else r.model
         numbers = [b.retain] + [getattr(r, stage) for stage in ("before", "short", "long")]
         rows.append([r.setting, display_name(r.method), name] + [f"{v:.3f}" for v in numbers])
-    return _markdown(header, rows)
+    return markdown(header, rows)
 
 
 def changes(results_dir) -> str:
     """The verdicts of store version 1 (claims_v1.csv: no intervals, the sign of the margin decided) against the
     pooled verdicts of claims.csv, per claim and setting that both hold."""
     from .claims import summary
-    old, new = _read(results_dir, "claims_v1"), summary(results_dir).set_index(["claim", "setting"])
+    old, new = read(results_dir, "claims_v1"), summary(results_dir).set_index(["claim", "setting"])
     header = ["claim", "setting", "version 1: holds / fails (seeds)", "now: holds / fails / inconclusive",
               "pooled verdict now", "changed"]
     rows = []
@@ -147,7 +127,7 @@ def changes(results_dir) -> str:
         verdict = n.verdict if n.verdict == "holds" else f"**{n.verdict}**"
         rows.append([claim, setting, f"{held.sum()} / {(~held).sum()}", f"{n.holds} / {n.fails} / {n.inconclusive}",
                      verdict, "no" if before == n.verdict else f"**{before} → {n.verdict}**"])
-    return _markdown(header, rows)
+    return markdown(header, rows)
 
 
 RESOLUTION = 0.02  # an edge that wins by less decides nothing (0.02 accuracy or nats; tests/test_attack.py)
@@ -180,7 +160,7 @@ def edges(results_dir) -> str:
     optional = ("fig7_relearning", "fig8_relearning", "fig13_relearning")
     names += [n for n in optional if (Path(results_dir) / f"{n}.csv").exists()]
     for name in names:
-        curves = _read(results_dir, name)
+        curves = read(results_dir, name)
         for (setting, seed), g in curves.groupby(["setting", "seed"]):
             g = g.drop(columns=["scale", "key", "setting", "seed", "alpha", "beta"], errors="ignore")
             g = g[g.model != "Data Filtering"]  # the oracle's own attack, listed from fig2_relearning
@@ -197,7 +177,7 @@ def edges(results_dir) -> str:
             for r in late[late.gain >= RESOLUTION].itertuples():
                 rows.append([f"attack length ({name})", setting, str(seed), label(r), "–",
                              f"steps {r.early:d} → {r.end:d}", f"{r.gain:.3f}"])
-    choices = _read(results_dir, "fig3_choices")
+    choices = read(results_dir, "fig3_choices")
     for (setting, seed, method), g in choices.groupby(["setting", "seed", "method"], sort=True):
         chosen = g[g.chosen.astype(bool)].lr.item()
         if chosen in (g.lr.min(), g.lr.max()):
@@ -205,7 +185,7 @@ def edges(results_dir) -> str:
                          f"rates {g.lr.min():g} … {g.lr.max():g}", "–"])
     header = ["limit", "setting", "seed", "model", "best / chosen rate", "tried",
               "attacker's gain at the edge / over the last sixth"]
-    return _markdown(header, rows) if rows else "No grid edge or attack length limits a result."
+    return markdown(header, rows) if rows else "No grid edge or attack length limits a result."
 
 
 def matched_retain_margin(points: pd.DataFrame, higher_is_better: bool, undo_points=None) -> float:
@@ -230,7 +210,7 @@ def c5_alpha(results_dir) -> str:
     """C5 with and without notebook 03's strongest α: the recorded margin with its interval, the same rule
     recomputed from fig7_points (a check), and with UNDO's α = 0.6 points alone (the paper's Section 6 value)."""
     from .claims import table
-    points, recorded = _read(results_dir, "fig7_points"), table(results_dir, claim="C5").set_index(["setting", "seed"])
+    points, recorded = read(results_dir, "fig7_points"), table(results_dir, claim="C5").set_index(["setting", "seed"])
     header = ["setting", "seed", "C5 margin recorded [95% interval]", "recomputed from Fig 7's points, on each "
               "method's frontier", "UNDO at α = 0.6 only (point estimate)"]
     rows = []
@@ -240,7 +220,7 @@ def c5_alpha(results_dir) -> str:
         r = recorded.loc[(setting, seed)]
         rows.append([setting, str(seed), f"{r.effect:+.3f} [{r.ci_low:+.3f}, {r.ci_high:+.3f}]",
                      f"{matched_retain_margin(g, higher):+.3f}", f"{matched_retain_margin(g, higher, paper):+.3f}"])
-    return _markdown(header, rows)
+    return markdown(header, rows)
 
 
 TABLES = {"models": models, "choices": choices, "students": students, "undo": undo, "points": points,
@@ -249,7 +229,6 @@ TABLES = {"models": models, "choices": choices, "students": students, "undo": un
 
 def tables() -> dict:
     """Every README table by name: this module's (notebooks 01-04) and report_stand_ins' (notebooks 05, 06)."""
-    from . import report_stand_ins
     return {**TABLES, **report_stand_ins.TABLES}
 
 

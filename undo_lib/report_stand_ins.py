@@ -7,11 +7,11 @@ import pandas as pd
 from .attack import worst_case
 from .claims import area_under_curve
 from .methods import display_name
-from .report import _markdown, _read, _seeds, per_seed
+from .tables import markdown, per_seed, read, seed_list
 
 
 def _cpu(results_dir, name: str) -> pd.DataFrame:
-    t = _read(results_dir, name)
+    t = read(results_dir, name)
     t = t[t.scale == "cpu"]
     if t.empty:
         raise ValueError(f"{name} has no rows at scale cpu")
@@ -25,12 +25,12 @@ TOFU_COLUMNS = {"forget": "forget Q&A prob", "forget_rouge": "forget ROUGE", "fo
 def tofu_models(results_dir) -> str:
     """Notebook 06: TOFU's metrics of every model (test split), per seed."""
     t = _cpu(results_dir, "tofu_models")
-    header = [f"model (seeds {_seeds(t)})"] + list(TOFU_COLUMNS.values())
+    header = [f"model (seeds {seed_list(t)})"] + list(TOFU_COLUMNS.values())
     rows = []
     for model, g in t.groupby("model", sort=False):
         g = g.set_index("seed")
         rows.append([model] + [per_seed(g[c], "{:.3f}") for c in TOFU_COLUMNS])
-    return _markdown(header, rows)
+    return markdown(header, rows)
 
 
 def tofu_control(results_dir) -> str:
@@ -43,7 +43,7 @@ def tofu_control(results_dir) -> str:
         rise = f"{r.rise:+.3f} [{r.ci_low:+.3f}, {r.ci_high:+.3f}]"
         rows.append([str(r.seed), r.model, f"{r.fp32:.3f}", f"{r.int4:.3f}",
                      f"**{rise}**" if r.ci_low > 0 else rise])
-    return _markdown(header, rows)
+    return markdown(header, rows)
 
 
 def wmdp_attacks(results_dir) -> str:
@@ -61,7 +61,7 @@ def wmdp_attacks(results_dir) -> str:
         end = worst.iloc[-1]
         rows.append([str(seed), display_name(method), model, f"{start.retain:.3f}", f"{start.forget:.3f}",
                      f"{area_under_curve(worst):.3f}", f"{end.value:.3f}", end.lr])
-    return _markdown(header, rows)
+    return markdown(header, rows)
 
 
 def wmdp_alphas(results_dir) -> str:
@@ -69,13 +69,13 @@ def wmdp_alphas(results_dir) -> str:
     distillation budget against its teacher's, per seed, and whether it reached 95% of the teacher's."""
     t = _cpu(results_dir, "table13_alpha")
     teacher = t.groupby("seed").teacher_retain.first()
-    header = [f"α (seeds {_seeds(t)})", "retain", "teacher's retain", "recovered (≥ 95% of the teacher's)"]
+    header = [f"α (seeds {seed_list(t)})", "retain", "teacher's retain", "recovered (≥ 95% of the teacher's)"]
     rows = []
     for alpha, g in t.groupby("alpha", sort=True):
         g = g.set_index("seed")
         recovered = g.recovered.astype(bool).map({True: "yes", False: "**no**"})
         rows.append([f"{alpha:g}", per_seed(g.retain, "{:.3f}"), per_seed(teacher, "{:.3f}"), per_seed(recovered)])
-    return _markdown(header, rows)
+    return markdown(header, rows)
 
 
 TABLES = {"tofu_models": tofu_models, "tofu_control": tofu_control}  # notebook 05's join once it has cpu results
