@@ -46,8 +46,8 @@ def test_wmdp_attacks_take_the_attackers_best_over_adversaries_and_rates(tmp_pat
     pd.DataFrame(rows).to_csv(tmp_path / "fig8_relearning.csv", index=False)
     table = tables.wmdp_attacks(tmp_path).splitlines()
     # Unlearn's worst case: 0.2, 0.6 (wiki-qa-long), 0.6 (forget/retain @ 1e-3); trapezoid mean (0.4 x 5 + 0.6 x 5) / 10
-    assert table[2] == "| 2 | MaxEnt | Unlearn | 0.900 | 0.200 | 0.500 | 0.600 | forget/retain @ 0.001 |"
-    assert table[3] == "| 2 | MaxEnt | UNDO | 0.900 | 0.100 | 0.125 | 0.200 | forget/retain @ 0.001 |"
+    assert table[2] == "| 2 | MaxEnt | Unlearn | 0.900 | 0.200 | 0.500 | 0.600 | forget/retain @ lr=0.001 |"
+    assert table[3] == "| 2 | MaxEnt | UNDO | 0.900 | 0.100 | 0.125 | 0.200 | forget/retain @ lr=0.001 |"
 
 
 def test_wmdp_alphas_mark_a_student_below_the_bar(tmp_path):

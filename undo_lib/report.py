@@ -239,9 +239,10 @@ def blocks(text: str) -> list[tuple[str, str, str]]:
 
 def render(text: str, root: Path) -> str:
     """`text` with every marked block rewritten from its folder (relative to `root`)."""
+    known = tables()
+
     def one(m):
         name, path = m.group(1), m.group(2)
-        known = tables()
         if name not in known:
             raise ValueError(f"README names an unknown table {name!r}; known: {', '.join(known)}")
         return f"{START.format(name=name, path=path)}\n{known[name](root / path)}\n{END.format(name=name)}"
