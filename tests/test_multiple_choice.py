@@ -88,3 +88,26 @@ def test_the_batched_engine_picks_what_lm_eval_picks_question_by_question(model_
         ChoiceEvaluator(tasks, tok, tmp_path, engine="fast")
     with pytest.raises(ValueError, match="local ChoiceTasks only"):
         ChoiceEvaluator({"forget": "wmdp_bio"}, tok, tmp_path, engine="batched")
+
+
+def test_the_batched_engine_tokenizes_once_and_grades_as_by_hand(model_and_tokenizer, tmp_path):
+    model, tok = model_and_tokenizer
+    calls = []
+
+    class Counting:  # the tokenizer, counting its calls
+        pad_token_id = tok.pad_token_id
+
+        def __call__(self, *args, **kwargs):
+            calls.append(args)
+            return tok(*args, **kwargs)
+
+    task = ChoiceTask("st_count", ROWS, FEWSHOT, 2, prefix=tok.bos_token)
+    grade = ChoiceEvaluator({"forget": task}, Counting(), tmp_path, engine="batched")
+    by_hand = _by_hand(model, tok, ROWS, tok.bos_token + "".join(r["question"] + r["choices"][0] + "\n"
+                                                                 for r in FEWSHOT[:2]))
+    for _ in range(3):
+        items = {}
+        assert grade(model, items)["forget"] == pytest.approx(sum(by_hand) / len(ROWS))
+        assert items["forget"].tolist() == by_hand
+    assert len(calls) == 2  # contexts and options, each in one batched call, for all three gradings
+    assert 0 < sum(by_hand) < len(ROWS)  # the tiny model gets some right and some wrong: the check can fail

@@ -72,34 +72,52 @@ def context(task: ChoiceTask, question: str) -> str:
     return task.prefix + "".join(shot + task.fewshot_delimiter for shot in shots) + question
 
 
-@torch.no_grad()
-def picks_right(model, tokenizer, task: ChoiceTask, chunk: int = 1024) -> torch.Tensor:
-    """[N] 1/0: whether the option of highest log-likelihood (summed over its tokens, after `context`) is the
-    answer, for every row of `task`, in batched forward passes: lm-eval's `acc`, computed in one go."""
-    from .evaluate import next_token_logprobs
-    from .models import forward
+@dataclass(frozen=True)
+class EncodedChoices:
+    """A task's options as one padded batch: ids [R*C, W] (R rows, C options, each option after its context),
+    option [R*C, W] (True where a token belongs to the option), answers [R] (index of the true option)."""
+    ids: torch.Tensor
+    option: torch.Tensor
+    answers: torch.Tensor
+    pad_id: int
+
+
+def encode_choices(tokenizer, task: ChoiceTask) -> EncodedChoices:
+    """Tokenize every (context, option) pair of `task` once, the context and the option apart (as lm-eval does),
+    in two batched tokenizer calls."""
     if len({len(r["choices"]) for r in task.rows}) != 1:
         raise ValueError(f"{task.name}: the batched engine needs the same number of options in every row")
-    device = next(model.parameters()).device
-    seqs, starts = [], []
-    for r in task.rows:
-        ctx = tokenizer(context(task, r["question"]), add_special_tokens=False)["input_ids"]
-        for choice in r["choices"]:
-            seqs.append(ctx + tokenizer(choice, add_special_tokens=False)["input_ids"])
-            starts.append(len(ctx))
+    contexts = tokenizer([context(task, r["question"]) for r in task.rows], add_special_tokens=False)["input_ids"]
+    options = tokenizer([c for r in task.rows for c in r["choices"]], add_special_tokens=False)["input_ids"]
+    n_options = len(task.rows[0]["choices"])
+    seqs = [contexts[k // n_options] + opt for k, opt in enumerate(options)]
     width = max(map(len, seqs))
     ids = torch.full((len(seqs), width), tokenizer.pad_token_id)
-    target = torch.zeros((len(seqs), width), dtype=torch.bool)  # the positions of an option's tokens
-    for k, (seq, start) in enumerate(zip(seqs, starts)):
+    option = torch.zeros((len(seqs), width), dtype=torch.bool)
+    for k, seq in enumerate(seqs):
         ids[k, : len(seq)] = torch.tensor(seq)
-        target[k, start: len(seq)] = True
+        option[k, len(contexts[k // n_options]): len(seq)] = True
+    answers = torch.tensor([r["answer"] for r in task.rows])
+    return EncodedChoices(ids, option, answers, tokenizer.pad_token_id)
+
+
+@torch.no_grad()
+def picks_right(model, tokenizer, task: ChoiceTask, chunk: int = 1024,
+                encoded: EncodedChoices | None = None) -> torch.Tensor:
+    """[N] 1/0: whether the option of highest log-likelihood (summed over its tokens, after `context`) is the
+    answer, for every row of `task`, in batched forward passes: lm-eval's `acc`, computed in one go. `encoded`:
+    the task's `encode_choices`, when the caller keeps it between gradings."""
+    from .evaluate import next_token_logprobs
+    from .models import forward
+    enc = encoded or encode_choices(tokenizer, task)
+    device = next(model.parameters()).device
     scores = []
-    for lo in range(0, len(seqs), chunk):
-        x, m = ids[lo: lo + chunk].to(device), target[lo: lo + chunk].to(device)
-        token = next_token_logprobs(forward(model, x, (x != tokenizer.pad_token_id).long()).logits, x)
+    for lo in range(0, len(enc.ids), chunk):
+        x, m = enc.ids[lo: lo + chunk].to(device), enc.option[lo: lo + chunk].to(device)
+        token = next_token_logprobs(forward(model, x, (x != enc.pad_id).long()).logits, x)
         scores.append((token * m[:, 1:]).sum(-1).cpu())
-    scores = torch.cat(scores).view(len(task.rows), -1)
-    return (scores.argmax(-1) == torch.tensor([r["answer"] for r in task.rows])).float()
+    scores = torch.cat(scores).view(len(enc.answers), -1)
+    return (scores.argmax(-1) == enc.answers).float()
 
 
 class ChoiceEvaluator:
@@ -121,7 +139,7 @@ class ChoiceEvaluator:
             raise ValueError("the batched engine grades local ChoiceTasks only; lm-eval's own tasks need 'lm-eval'")
         self.tasks, self.tokenizer, self.folder = dict(tasks), tokenizer, Path(folder)
         self.batch_size, self.limits, self.engine = batch_size, dict(limits or {}), engine
-        self._task_dicts = {}
+        self._task_dicts, self._encoded = {}, {}
 
     def only(self, *names) -> "ChoiceEvaluator":
         missing = set(names) - set(self.tasks)
@@ -168,8 +186,11 @@ class ChoiceEvaluator:
 
     def _right(self, model, metric: str) -> list:
         """Each graded question's 1/0, in the task's order."""
-        if self.engine == "batched":
-            return picks_right(model, self.tokenizer, self.tasks[metric], self.batch_size * 16).tolist()
+        if self.engine == "batched":  # the options are tokenized once per evaluator, not once per grading
+            if metric not in self._encoded:
+                self._encoded[metric] = encode_choices(self.tokenizer, self.tasks[metric])
+            return picks_right(model, self.tokenizer, self.tasks[metric], self.batch_size * 16,
+                               self._encoded[metric]).tolist()
         import lm_eval.evaluator
         from lm_eval.models.huggingface import HFLM
         device = next(model.parameters()).device
