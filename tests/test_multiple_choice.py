@@ -1,4 +1,6 @@
 """Multiple-choice grading through lm-eval over local files, against log-likelihoods computed by hand."""
+import time
+
 import pytest
 import torch
 
@@ -64,12 +66,12 @@ def test_write_task_and_bad_rows(tmp_path):
         ChoiceTask("bad", ROWS, FEWSHOT[:3], 5)
 
 
-def test_a_hub_task_fails_at_once_with_a_clear_message_offline(model_and_tokenizer, tmp_path, monkeypatch):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+def test_a_hub_task_fails_at_once_with_a_clear_message_offline(model_and_tokenizer, tmp_path, offline):
     model, tok = model_and_tokenizer
-    with pytest.raises(RuntimeError, match="needs network access"):
+    start = time.perf_counter()
+    with pytest.raises(RuntimeError, match="lm-eval task 'wmdp_bio' needs the Hugging Face hub.*dataset cais/wmdp"):
         ChoiceEvaluator({"forget": "wmdp_bio"}, tok, tmp_path)(model)
+    assert time.perf_counter() - start < 10  # before lm-eval indexes its tasks (~30 s)
 
 
 def test_the_batched_engine_picks_what_lm_eval_picks_question_by_question(model_and_tokenizer, tmp_path):
