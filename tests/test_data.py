@@ -129,3 +129,26 @@ def test_held_out_english_is_not_a_copy_of_training_english():
     sampled = [held_out[i:i + 50] for i in range(0, len(held_out) - 50, 50)]
     assert sum(w in windows for w in sampled) / len(sampled) < 0.03
     assert language.deduplicated(["a" * 50 + "\n\nshort", "b\n\n" + "a" * 50]) == ("a" * 50 + "\n\nshort", "b")
+
+
+def test_the_hub_check_fails_at_once_when_the_hub_cannot_be_reached(monkeypatch):
+    """No hub: one short probe names every missing repo, without the hub library's retries (~25 s per file)."""
+    import socket
+    import time
+
+    import huggingface_hub.constants
+    from undo_lib.data import hub
+    with socket.socket() as s:  # a local port that nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", f"http://127.0.0.1:{port}")
+    start = time.perf_counter()
+    with pytest.raises(RuntimeError, match=r"Fig 0 needs the Hugging Face hub.*dataset a/b, model c/d "
+                                           rf"\(127\.0\.0\.1:{port} cannot be reached"):
+        hub.require([("a/b", "dataset"), ("c/d", "model")], "Fig 0")
+    assert time.perf_counter() - start < hub.PROBE_TIMEOUT_S + 1
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(RuntimeError, match="HF_HUB_OFFLINE is set"):
+        hub.require([("a/b", "dataset")], "Fig 0")

@@ -77,7 +77,12 @@ def hub_documents(language: str, split: str, n_docs: int):
 
     Raises a RuntimeError naming the data set when the hub cannot be reached.
     """
+    from .hub import unreachable
     name, config = HUB_SOURCES[language]
+    why = unreachable()  # at once, not after the hub library's retries
+    if why:
+        raise RuntimeError(f"Could not stream {name} ({config}) from the Hugging Face hub: {why}. Scale 'paper' "
+                           "needs network access; use scale 'smoke', 'cpu' or 'gpu' for the embedded text.")
     try:
         from datasets import load_dataset
         stream = load_dataset(name, config, split="train", streaming=True)

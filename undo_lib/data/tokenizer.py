@@ -29,7 +29,12 @@ def embedded_tokenizer() -> PreTrainedTokenizerFast:
 def hub_tokenizer(name: str = GEMMA_TOKENIZER) -> PreTrainedTokenizerFast:
     """The Gemma-2 tokenizer from the Hugging Face hub (gated; needs a login and network)."""
     from transformers import AutoTokenizer
+
+    from .hub import unreachable
     try:
+        why = unreachable()  # at once, not after the hub library's retries
+        if why:
+            raise ConnectionError(why)
         return AutoTokenizer.from_pretrained(name)
     except Exception as err:  # noqa: BLE001 - any failure means the hub is not usable here
         raise RuntimeError(
