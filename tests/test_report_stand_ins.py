@@ -58,3 +58,15 @@ def test_wmdp_alphas_mark_a_student_below_the_bar(tmp_path):
     assert table[0].startswith("| α (seeds 0, 2) | retain |")
     assert table[2] == "| 0.25 | 0.780 / 0.780 | 0.800 / 0.800 | yes / yes |"
     assert table[3] == "| 0.6 | 0.500 / 0.700 | 0.800 / 0.800 | **no** / **no** |"
+
+
+def test_wmdp_budget_picks_five_budget_shares_and_bolds_what_misses_the_bar(tmp_path):
+    steps = range(0, 2501, 125)
+    rows = [dict(alpha=a, step=s, budget_share=s / 2500, retain=min(0.9, r0 + s / 1000), teacher_retain=0.92,
+                 recovered=min(0.9, r0 + s / 1000) >= 0.874, scale="cpu", setting="wmdp", seed=2)
+            for a, r0 in ((0.0, 0.9), (0.6, 0.17)) for s in steps]
+    pd.DataFrame(rows).to_csv(tmp_path / "table13_budget.csv", index=False)
+    table = tables.wmdp_budget(tmp_path).splitlines()
+    assert table[0] == "| seed | α | teacher's retain | step 125 | step 250 | step 500 | step 1250 | step 2500 |"
+    assert table[2] == "| 2 | 0 | 0.920 | 0.90 | 0.90 | 0.90 | 0.90 | 0.90 |"
+    assert table[3] == "| 2 | 0.6 | 0.920 | **0.30** | **0.42** | **0.67** | 0.90 | 0.90 |"

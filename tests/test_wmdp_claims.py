@@ -72,3 +72,17 @@ def test_c9_reads_the_largest_alphas_student_against_the_recovery_bar():
     assert wmdp_claims.higher_alpha_does_not_recover(teacher, recovered)[2].verdict != "holds"
     with pytest.raises(ValueError, match="no students"):
         wmdp_claims.higher_alpha_does_not_recover(teacher, {})
+
+
+def test_table13_by_budget_reads_each_students_retain_curve_against_the_bar():
+    def curve(values):  # validation curves as a stage stores them: losses between the checks
+        rows = [{"step": s, "metric": "retain", "value": v} for s, v in zip((0, 125, 250, 500), values)]
+        return pd.DataFrame(rows + [{"step": 7, "metric": "loss", "value": 2.0}])
+    table = wmdp_claims.alpha_budget_table(0.9, {0.6: curve([0.17, 0.44, 0.74, 0.87]),
+                                                 0.0: curve([0.92, 0.88, 0.82, 0.86])})
+    assert table.alpha.tolist() == [0.0] * 4 + [0.6] * 4 and table.step.tolist() == [0, 125, 250, 500] * 2
+    assert table.budget_share.tolist() == [0, 0.25, 0.5, 1.0] * 2
+    # the bar is 0.95 x 0.9 = 0.855: alpha 0 recovers at once and at 125 and 500 steps, alpha 0.6 only at the end
+    assert table.recovered.tolist() == [True, True, False, True, False, False, False, True]
+    with pytest.raises(ValueError, match="alpha 0.25 has no retain curve"):
+        wmdp_claims.alpha_budget_table(0.9, {0.25: curve([0.5] * 4).query("metric == 'loss'")})

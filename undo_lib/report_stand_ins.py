@@ -78,4 +78,24 @@ def wmdp_alphas(results_dir) -> str:
     return markdown(header, rows)
 
 
+BUDGET_SHARES = (0.05, 0.1, 0.2, 0.5, 1.0)  # the columns of wmdp_budget: shares of the distillation budget
+
+
+def wmdp_budget(results_dir) -> str:
+    """Notebook 05 (Table 13 at every budget): per seed and shrink-only α, the student's validation retain accuracy
+    at the checks nearest 5%, 10%, 20%, 50% and 100% of its budget; a value below the recovery bar (95% of the
+    teacher's validation retain accuracy) is bold."""
+    t = _cpu(results_dir, "table13_budget")
+    columns, rows = None, []
+    for (seed, alpha), g in t.groupby(["seed", "alpha"], sort=True):
+        picked = [g.iloc[(g.budget_share - share).abs().argmin()] for share in BUDGET_SHARES]
+        steps = [f"step {int(r.step)}" for r in picked]
+        if columns not in (None, steps):
+            raise ValueError(f"table13_budget: seed {seed} alpha {alpha:g} was checked at {steps}, not {columns}")
+        columns = steps
+        rows.append([str(seed), f"{alpha:g}", f"{g.teacher_retain.iloc[0]:.3f}"]
+                    + [f"{r.retain:.2f}" if r.recovered else f"**{r.retain:.2f}**" for r in picked])
+    return markdown(["seed", "α", "teacher's retain"] + columns, rows)
+
+
 TABLES = {"tofu_models": tofu_models, "tofu_control": tofu_control}  # notebook 05's join once it has cpu results

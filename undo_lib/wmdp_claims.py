@@ -73,6 +73,24 @@ def alpha_table(teacher_retain: np.ndarray, students: dict, tolerance: float = 0
     return pd.DataFrame(rows)
 
 
+def alpha_budget_table(teacher_retain: float, curves: dict, tolerance: float = 0.05) -> pd.DataFrame:
+    """Table 13 at every budget the students were checked at: per shrink-only alpha and distillation step, the
+    validation retain accuracy and whether it reaches the recovery bar, (1 - tolerance) x `teacher_retain` (the
+    teacher's validation retain accuracy). The paper distils on 0.015% of Gemma-2-2B's pretraining and names that
+    under-training as why its students do not recover (Appendix D.2.7): this table shows how recovery depends on
+    the budget. curves: {alpha: a student's validation curves, tidy (step, metric, value)}.
+    Returns rows (alpha, step, budget_share, retain, recovered), budget_share the step over the last step."""
+    rows = []
+    for alpha, metrics in sorted(curves.items()):
+        retain = metrics[metrics.metric == "retain"].sort_values("step")
+        if retain.empty:
+            raise ValueError(f"Table 13: the student at alpha {alpha:g} has no retain curve")
+        last = retain.step.max()
+        rows += [{"alpha": float(alpha), "step": int(r.step), "budget_share": r.step / last, "retain": r.value,
+                  "recovered": bool(r.value >= (1 - tolerance) * teacher_retain)} for r in retain.itertuples()]
+    return pd.DataFrame(rows).assign(teacher_retain=teacher_retain)
+
+
 def higher_alpha_does_not_recover(teacher_retain: np.ndarray, students: dict, tolerance: float = 0.05,
                                   n_boot: int = 1000) -> tuple[bool, str, Interval]:
     """C9 (Appendix D.2.7, Table 13): the student at the largest alpha stays below the recovery bar,
