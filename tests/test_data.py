@@ -152,3 +152,24 @@ def test_the_hub_check_fails_at_once_when_the_hub_cannot_be_reached(monkeypatch)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(RuntimeError, match="HF_HUB_OFFLINE is set"):
         hub.require([("a/b", "dataset")], "Fig 0")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "false")  # read as the hub library reads it: not offline
+    assert hub.unreachable().endswith("cannot be reached (Connection refused)")
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:3128")  # behind a proxy the direct probe would mislead
+    assert hub.unreachable() is None
+
+
+def test_the_hub_check_counts_a_repo_in_the_local_cache_as_served(monkeypatch, tmp_path):
+    """Offline, a repo already downloaded (here: a file placed in the cache's layout) is served from the cache."""
+    import huggingface_hub.constants
+    from undo_lib.data import hub
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path))
+    snapshot = tmp_path / "models--c--d" / "snapshots" / ("0" * 40)
+    snapshot.mkdir(parents=True)
+    (snapshot / "config.json").write_text("{}")
+    (tmp_path / "models--c--d" / "refs").mkdir()
+    (tmp_path / "models--c--d" / "refs" / "main").write_text("0" * 40)
+    with pytest.raises(RuntimeError, match=r"needs the Hugging Face hub, which does not serve here: dataset a/b "
+                                           r"\(HF_HUB_OFFLINE is set"):
+        hub.require([("a/b", "dataset"), ("c/d", "model")], "Fig 0")

@@ -105,11 +105,11 @@ def test_the_batched_engine_tokenizes_once_and_grades_as_by_hand(model_and_token
 
     task = ChoiceTask("st_count", ROWS, FEWSHOT, 2, prefix=tok.bos_token)
     grade = ChoiceEvaluator({"forget": task}, Counting(), tmp_path, engine="batched")
-    by_hand = _by_hand(model, tok, ROWS, tok.bos_token + "".join(r["question"] + r["choices"][0] + "\n"
-                                                                 for r in FEWSHOT[:2]))
-    for _ in range(3):
+    shots = "".join(r["question"] + r["choices"][0] + "\n" for r in FEWSHOT[:2])
+    by_hand = _by_hand(model, tok, ROWS, shots)  # <bos> (the task's prefix), the two shots, the question
+    for evaluator in (grade, grade, grade.only("forget")):  # a part of the evaluator shares its encodings
         items = {}
-        assert grade(model, items)["forget"] == pytest.approx(sum(by_hand) / len(ROWS))
+        assert evaluator(model, items)["forget"] == pytest.approx(sum(by_hand) / len(ROWS))
         assert items["forget"].tolist() == by_hand
     assert len(calls) == 2  # contexts and options, each in one batched call, for all three gradings
     assert 0 < sum(by_hand) < len(ROWS)  # the tiny model gets some right and some wrong: the check can fail

@@ -67,6 +67,6 @@ def test_wmdp_budget_picks_five_budget_shares_and_bolds_what_misses_the_bar(tmp_
             for a, r0 in ((0.0, 0.9), (0.6, 0.17)) for s in steps]
     pd.DataFrame(rows).to_csv(tmp_path / "table13_budget.csv", index=False)
     table = tables.wmdp_budget(tmp_path).splitlines()
-    assert table[0] == "| seed | α | teacher's retain | step 125 | step 250 | step 500 | step 1250 | step 2500 |"
+    assert table[0] == "| seed | α | teacher's validation retain | step 125 | step 250 | step 500 | step 1250 | step 2500 |"
     assert table[2] == "| 2 | 0 | 0.920 | 0.90 | 0.90 | 0.90 | 0.90 | 0.90 |"
     assert table[3] == "| 2 | 0.6 | 0.920 | **0.30** | **0.42** | **0.67** | 0.90 | 0.90 |"

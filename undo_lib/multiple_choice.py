@@ -110,7 +110,7 @@ def picks_right(model, tokenizer, task: ChoiceTask, chunk: int = 1024,
     the task's `encode_choices`, when the caller keeps it between gradings."""
     from .evaluate import next_token_logprobs
     from .models import forward
-    enc = encoded or encode_choices(tokenizer, task)
+    enc = encoded if encoded is not None else encode_choices(tokenizer, task)
     device = next(model.parameters()).device
     scores = []
     for lo in range(0, len(enc.ids), chunk):
@@ -146,8 +146,10 @@ class ChoiceEvaluator:
         missing = set(names) - set(self.tasks)
         if missing:
             raise ValueError(f"ChoiceEvaluator has no task(s) {sorted(missing)}; it has {sorted(self.tasks)}")
-        return ChoiceEvaluator({n: self.tasks[n] for n in names}, self.tokenizer, self.folder, self.batch_size,
+        part = ChoiceEvaluator({n: self.tasks[n] for n in names}, self.tokenizer, self.folder, self.batch_size,
                                {n: v for n, v in self.limits.items() if n in names}, self.engine)
+        part._task_dicts, part._encoded = self._task_dicts, self._encoded  # shared: built once per metric
+        return part
 
     def _task_dict(self, metric: str):
         """lm-eval's task object for one metric, built once (its data are read once)."""

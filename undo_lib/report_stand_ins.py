@@ -95,7 +95,7 @@ def wmdp_budget(results_dir) -> str:
         columns = steps
         rows.append([str(seed), f"{alpha:g}", f"{g.teacher_retain.iloc[0]:.3f}"]
                     + [f"{r.retain:.2f}" if r.recovered else f"**{r.retain:.2f}**" for r in picked])
-    return markdown(["seed", "α", "teacher's retain"] + columns, rows)
+    return markdown(["seed", "α", "teacher's validation retain"] + columns, rows)
 
 
 TABLES = {"tofu_models": tofu_models, "tofu_control": tofu_control}  # notebook 05's join once it has cpu results

@@ -27,15 +27,12 @@ def embedded_tokenizer() -> PreTrainedTokenizerFast:
 
 
 def hub_tokenizer(name: str = GEMMA_TOKENIZER) -> PreTrainedTokenizerFast:
-    """The Gemma-2 tokenizer from the Hugging Face hub (gated; needs a login and network)."""
+    """The Gemma-2 tokenizer from the Hugging Face hub or its local cache (gated; needs a login)."""
     from transformers import AutoTokenizer
 
     from .hub import unreachable
-    try:
-        why = unreachable()  # at once, not after the hub library's retries
-        if why:
-            raise ConnectionError(why)
-        return AutoTokenizer.from_pretrained(name)
+    try:  # unreachable: the local cache only, at once, not after the hub library's retries
+        return AutoTokenizer.from_pretrained(name, local_files_only=bool(unreachable()))
     except Exception as err:  # noqa: BLE001 - any failure means the hub is not usable here
         raise RuntimeError(
             f"Could not load the tokenizer {name!r} from the Hugging Face hub ({type(err).__name__}: {err}). "
