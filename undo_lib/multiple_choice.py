@@ -103,14 +103,12 @@ def encode_choices(tokenizer, task: ChoiceTask) -> EncodedChoices:
 
 
 @torch.no_grad()
-def picks_right(model, tokenizer, task: ChoiceTask, chunk: int = 1024,
-                encoded: EncodedChoices | None = None) -> torch.Tensor:
-    """[N] 1/0: whether the option of highest log-likelihood (summed over its tokens, after `context`) is the
-    answer, for every row of `task`, in batched forward passes: lm-eval's `acc`, computed in one go. `encoded`:
-    the task's `encode_choices`, when the caller keeps it between gradings."""
+def picks_right(model, enc: EncodedChoices, chunk: int = 1024) -> torch.Tensor:
+    """[R] 1/0: whether the option of highest log-likelihood (summed over its tokens, after `context`) is the
+    answer, for every row of a task encoded by `encode_choices`, in batched forward passes: lm-eval's `acc`,
+    computed in one go."""
     from .evaluate import next_token_logprobs
     from .models import forward
-    enc = encoded if encoded is not None else encode_choices(tokenizer, task)
     device = next(model.parameters()).device
     scores = []
     for lo in range(0, len(enc.ids), chunk):
@@ -195,8 +193,7 @@ class ChoiceEvaluator:
         if self.engine == "batched":  # the options are tokenized once per evaluator, not once per grading
             if metric not in self._encoded:
                 self._encoded[metric] = encode_choices(self.tokenizer, self.tasks[metric])
-            return picks_right(model, self.tokenizer, self.tasks[metric], self.batch_size * 16,
-                               self._encoded[metric]).tolist()
+            return picks_right(model, self._encoded[metric], self.batch_size * 16).tolist()
         import lm_eval.evaluator
         from lm_eval.models.huggingface import HFLM
         device = next(model.parameters()).device

@@ -6,7 +6,6 @@ import socket
 from urllib.parse import urlparse
 
 PROBE_TIMEOUT_S = 3.0
-TRUE = {"1", "ON", "YES", "TRUE"}  # how the hub library reads its boolean variables
 PROXIES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
 
 
@@ -14,7 +13,8 @@ def unreachable() -> str | None:
     """Why the hub cannot be reached from here (offline mode, no name resolution, no connection), or None. Behind
     a proxy (HTTP(S)_PROXY) the direct probe would mislead, so the hub library is left to find out."""
     import huggingface_hub.constants as hub_constants
-    if hub_constants.HF_HUB_OFFLINE or os.environ.get("HF_HUB_OFFLINE", "").upper() in TRUE:
+    offline = os.environ.get("HF_HUB_OFFLINE", "").upper()  # also when set after the hub library's import
+    if hub_constants.HF_HUB_OFFLINE or offline in hub_constants.ENV_VARS_TRUE_VALUES:
         return "HF_HUB_OFFLINE is set"
     url = urlparse(hub_constants.ENDPOINT)
     if not url.hostname or any(os.environ.get(p) for p in PROXIES):
