@@ -1,5 +1,6 @@
 """One function per paper figure (seaborn), each saving PNG and PDF and returning the matplotlib figure."""
 from pathlib import Path
+import textwrap
 
 import matplotlib.pyplot as plt
 import seaborn as sns
@@ -306,7 +307,7 @@ def fig7(points, setting, figures_dir, seed: int = 0, figure: str = "fig7"):
         step = int(sub["step"].max()) if "step" in sub else None
         when = {"before": "before the attack", "short": f"after a short attack ({step} steps)",
                 "long": f"after the long attack ({step} steps)"}.get(stage, stage)
-        ax.set(xlabel=retain_label(setting, ", before the attack"),
+        ax.set(xlabel=textwrap.fill(retain_label(setting, ", before the attack"), 50),  # panels are narrow
                ylabel=f"Worst-case forget {unit}, {better(setting)}", title=f"{when} ({name})")
         ax.legend(fontsize=6)
     letters(axes, setting)

@@ -98,4 +98,5 @@ def wmdp_budget(results_dir) -> str:
     return markdown(["seed", "α", "teacher's validation retain"] + columns, rows)
 
 
-TABLES = {"tofu_models": tofu_models, "tofu_control": tofu_control}  # notebook 05's join once it has cpu results
+TABLES = {"wmdp_attacks": wmdp_attacks, "wmdp_alphas": wmdp_alphas, "wmdp_budget": wmdp_budget,
+          "tofu_models": tofu_models, "tofu_control": tofu_control}
