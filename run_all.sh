@@ -88,7 +88,7 @@ run_notebooks() {
       echo "== $nb${seed:+ seed $seed} done in $((SECONDS - nb_start)) s =="
     done
   done
-  "$PY" -m undo_lib.claims "$scale" ${results_dir:+"$results_dir"}
+  "$PY" -m undo_lib.verdicts "$scale" ${results_dir:+"$results_dir"}
   if [ "$scale" = cpu ] && [ ${#params[@]} -eq 0 ]; then  # the default run (seed 0 among its seeds): the executed
     case " ${seeds:-0} " in *" 0 "*)                      # copies that readers open on GitHub, docs/notebooks/
       "$PY" -m undo_lib.editions --published "build/$scale" docs/notebooks ;; esac

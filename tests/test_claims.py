@@ -1,4 +1,4 @@
-"""Each claim against hand-made curves and points, and the claims table."""
+"""Each claim against hand-made curves and points (the claims table: test_verdicts.py)."""
 import numpy as np
 import pandas as pd
 import pytest
@@ -6,7 +6,7 @@ import pytest
 from undo_lib import claims
 
 
-def test_claim_c1_and_the_claims_table(tmp_path):
+def test_claim_c1():
     rows = []
     for model, slope in (("Student (Reference)", 0.9), ("Student (Random)", 0.3), ("Oracle", 0.2)):
         for lr, scale in ((1e-3, 1.0), (1e-4, 0.5)):
@@ -17,12 +17,6 @@ def test_claim_c1_and_the_claims_table(tmp_path):
     assert holds and "Student (Reference) 0.450 (0.900)" in detail
     # as cross-entropy (lower is better) the same numbers mean the reference student relearns slowest
     assert not claims.oracle_matching_not_robust(curves, higher_is_better=False)[0]
-    claims.record(tmp_path, "C1", "arithmetic", "smoke", 0, holds, detail)
-    claims.record(tmp_path, "C1", "arithmetic", "smoke", 0, False, "rerun")
-    claims.record(tmp_path, "C1", "language", "smoke", 0, True, "x")
-    table = claims.table(tmp_path, "C1", "smoke")
-    assert table[["setting", "holds", "detail"]].values.tolist() == [["arithmetic", False, "rerun"],
-                                                                      ["language", True, "x"]]
 
 
 def test_claim_c2_needs_every_method_and_both_measures():
@@ -37,26 +31,6 @@ def test_claim_c2_needs_every_method_and_both_measures():
     rows += curve("rmu", "Unlearn", (0.03, 0.0)) + curve("rmu", "Unlearn-and-Distill", (0.04, 0.0))
     holds, detail = claims.distillation_robustifies(pd.DataFrame(rows), higher_is_better=True)
     assert not holds and "RMU NO" in detail and "MaxEnt yes" in detail
-
-
-def test_readme_claims_table_is_regenerated_between_its_markers(tmp_path):
-    claims.record(tmp_path, "C2", "language", "cpu", 1, False, "U&D 3.1 vs Unlearn 3.4")
-    readme = tmp_path / "README.md"
-    readme.write_text(f"intro\n{claims.README_START.format(path='results/x')}\nold table\n{claims.README_END}\nrest\n")
-    assert claims.update_readme(readme, tmp_path, "results/x", "cpu")
-    text = readme.read_text()
-    assert "old table" not in text and text.startswith("intro\n") and text.endswith("rest\n")
-    assert "| C2 | language | cpu | 1 | **fails** | no interval | U&D 3.1 vs Unlearn 3.4 |" in text
-    assert not claims.update_readme(readme, tmp_path, "results/y", "cpu")  # no markers for that folder
-
-
-def test_the_readmes_claims_tables_are_those_of_its_claims_csv():
-    import re
-    from undo_lib import repo_path
-    committed = repo_path("README.md").read_text()
-    path = re.search(r"<!-- claims table: generated from (\S+)/claims.csv -->", committed).group(1)
-    table = committed.split(claims.README_START.format(path=path))[1].split(claims.README_END)[0].strip()
-    assert "| C1 | arithmetic |" in table and table == claims.markdown(repo_path(path), "cpu")
 
 
 def test_pareto_front_and_claim_c5():
@@ -154,7 +128,7 @@ def test_c1_interval_is_the_curves_margin_and_decides_the_verdict():
     assert claims.oracle_matching_interval(reversed_, higher_is_better=True).verdict == "fails"
 
 
-def test_c2_interval_takes_the_weakest_method_and_measure(tmp_path):
+def test_c2_interval_takes_the_weakest_method_and_measure():
     import numpy as np
     rng = np.random.default_rng(1)
     strong, curves_a = _attacks(rng, {"Unlearn": 0.9, "Unlearn-and-Distill": 0.1})
@@ -164,10 +138,6 @@ def test_c2_interval_takes_the_weakest_method_and_measure(tmp_path):
     assert both.effect < alone.effect and alone.verdict == "holds" and both.low < alone.low
     s = claims.relearning_summary(curves_b, True)
     assert abs(both.effect - min(s.loc["Unlearn", k] - s.loc["Unlearn-and-Distill", k] for k in ("auc", "final"))) < 1e-9
-    claims.record(tmp_path, "C2", "arithmetic", "cpu", 0, True, "numbers", interval=both)
-    row = claims.table(tmp_path).iloc[0]
-    assert row.verdict == both.verdict and row.holds == (both.verdict == "holds") and row.ci_low == both.low
-    assert f"{both.effect:+.3f} [" in claims.markdown(tmp_path)
     with pytest.raises(ValueError, match="per-item grades missing"):
         claims.distillation_interval({"rmu": {"Unlearn": _Attack({}), "Unlearn-and-Distill": _Attack({})}}, True)
 
@@ -234,47 +204,3 @@ def test_c5_interval_reads_each_methods_frontier_not_its_dominated_points():
     points = {"undo": undo, "max_ent": [(0.5, 0.4), (0.7, 0.9), (0.9, 0.6)], "sam": [(0.7, 0.8)]}
     got = claims.undo_matched_retain_interval(_comparison(rng, points), higher_is_better=True)
     assert got.verdict == "holds" and 0.35 < got.effect < 0.55
-
-
-def test_summary_pools_each_claim_over_seeds_from_the_recorded_draws(tmp_path):
-    from undo_lib.stats import Interval, pooled
-    rng = np.random.default_rng(0)
-    by_seed = {}
-    for seed, centre in ((0, 0.30), (1, 0.20), (2, -0.02)):
-        draws = centre + 0.03 * rng.standard_normal(1000)
-        by_seed[seed] = Interval(centre, float(np.quantile(draws, 0.025)), float(np.quantile(draws, 0.975)), draws)
-        claims.record(tmp_path, "C1", "arithmetic", "cpu", seed, True, f"seed {seed}", interval=by_seed[seed])
-    claims.record(tmp_path, "C2", "language", "cpu", 0, True, "no interval")
-    s = claims.summary(tmp_path, "cpu").set_index(["claim", "setting"])
-    c1 = s.loc[("C1", "arithmetic")]
-    assert (c1.seeds, c1.holds, c1.fails, c1.inconclusive) == (3, 2, 0, 1)
-    want = pooled(by_seed)
-    assert np.isclose(c1.effect, 0.16) and np.isclose(c1.ci_low, want.low, atol=1e-4)
-    assert c1.verdict == want.verdict
-    # spread between seeds widens the pooled interval beyond any one seed's
-    assert c1.ci_high - c1.ci_low > max(i.high - i.low for i in by_seed.values())
-    c2 = s.loc[("C2", "language")]  # a seed without replicates: no pooled interval, never "holds"
-    assert c2.verdict == "inconclusive" and np.isnan(c2.effect) and c2.holds == 1
-    # re-recording a seed replaces its draws rather than adding to them
-    claims.record(tmp_path, "C1", "arithmetic", "cpu", 2, True, "again", interval=by_seed[2])
-    assert len(pd.read_csv(tmp_path / claims.DRAWS_CSV)) == 3000
-    text = claims.markdown(tmp_path, "cpu")
-    assert "| C1 | arithmetic | 3 | 2 / 0 / 1 |" in text and "Per seed:" in text
-
-
-def test_verdict_grid_between_its_markers_and_the_readmes_is_its_tables(tmp_path):
-    import re
-    from undo_lib import repo_path
-    claims.record(tmp_path, "C2", "language", "cpu", 0, False, "U&D 3.1 vs Unlearn 3.4")
-    readme = tmp_path / "README.md"
-    start = claims.VERDICTS_START.format(path="results/x")
-    readme.write_text(f"intro\n{start}\nold\n{claims.VERDICTS_END}\nrest\n")
-    assert claims.update_verdicts(readme, tmp_path, "results/x", "cpu")
-    text = readme.read_text()
-    assert "old" not in text and "| C2: Unlearn-and-Distill" in text and "| **inconclusive**, no interval (1 seed) |" in text
-    assert not claims.update_verdicts(readme, tmp_path, "results/y", "cpu")
-    # the committed README's grid is what its tables give (no number typed in)
-    committed = repo_path("README.md").read_text()
-    path = re.search(r"<!-- verdicts: generated from (\S+)/claims.csv -->", committed).group(1)
-    grid = committed.split(claims.VERDICTS_START.format(path=path))[1].split(claims.VERDICTS_END)[0].strip()
-    assert grid == claims.verdict_grid(repo_path(path), "cpu")

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from undo_lib import claims, display
+from undo_lib import display, verdicts
 from undo_lib.stats import Interval
 
 
@@ -26,8 +26,8 @@ def test_as_frame_turns_what_cells_hold_into_tables():
 def test_claim_sentences_give_the_verdict_interval_and_the_whole_detail(tmp_path):
     detail = "worst-case forget accuracy: " + "x" * 120  # longer than pandas' 50-character cut
     draws = np.linspace(0.05, 0.2, 100)
-    claims.record(tmp_path, "C1", "arithmetic", "cpu", 0, True, detail, interval=Interval(0.11, 0.08, 0.13, draws))
-    claims.record(tmp_path, "C1", "language", "cpu", 0, False, "y", interval=Interval(-0.2, -0.3, -0.1, draws))
+    verdicts.record(tmp_path, "C1", "arithmetic", "cpu", 0, True, detail, interval=Interval(0.11, 0.08, 0.13, draws))
+    verdicts.record(tmp_path, "C1", "language", "cpu", 0, False, "y", interval=Interval(-0.2, -0.3, -0.1, draws))
     sentences = display.claim_sentences(tmp_path, "C1", "cpu", 0)
     assert sentences[0] == (f"**C1 holds** in arithmetic (seed 0; margin +0.110, 95% interval [+0.080, +0.130]). "
                             f"{detail}.")

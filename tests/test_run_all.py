@@ -7,7 +7,7 @@ import sys
 import pandas as pd
 import pytest
 
-from undo_lib import claims, repo_path
+from undo_lib import repo_path, verdicts
 
 
 def _run_all(*args):
@@ -32,9 +32,9 @@ def test_bad_arguments_fail_with_the_usage(args, message):
 
 
 def test_the_claims_refresh_reads_the_given_results_dir(tmp_path, capsys):
-    claims.record(tmp_path, "C1", "arithmetic", "smoke", 0, True, "numbers")
+    verdicts.record(tmp_path, "C1", "arithmetic", "smoke", 0, True, "numbers")
     readme = repo_path("README.md").read_text()
-    claims.main(["smoke", str(tmp_path)])
+    verdicts.main(["smoke", str(tmp_path)])
     assert "| C1 | arithmetic | smoke | 0 | holds | no interval | numbers |" in capsys.readouterr().out
     assert repo_path("README.md").read_text() == readme  # the README reads results/<scale> only
 

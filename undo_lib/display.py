@@ -8,7 +8,7 @@ from dataclasses import asdict, is_dataclass
 
 import pandas as pd
 
-from .claims import table
+from .verdicts import table
 
 
 def _display(*objects) -> None:

@@ -114,7 +114,7 @@ def points(results_dir, seed: int = 0) -> str:
 def changes(results_dir) -> str:
     """The verdicts of store version 1 (claims_v1.csv: no intervals, the sign of the margin decided) against the
     pooled verdicts of claims.csv, per claim and setting that both hold."""
-    from .claims import summary
+    from .verdicts import summary
     old, new = read(results_dir, "claims_v1"), summary(results_dir).set_index(["claim", "setting"])
     header = ["claim", "setting", "version 1: holds / fails (seeds)", "now: holds / fails / inconclusive",
               "pooled verdict now", "changed"]
@@ -209,7 +209,7 @@ def matched_retain_margin(points: pd.DataFrame, higher_is_better: bool, undo_poi
 def c5_alpha(results_dir) -> str:
     """C5 with and without notebook 03's strongest α: the recorded margin with its interval, the same rule
     recomputed from fig7_points (a check), and with UNDO's α = 0.6 points alone (the paper's Section 6 value)."""
-    from .claims import table
+    from .verdicts import table
     points, recorded = read(results_dir, "fig7_points"), table(results_dir, claim="C5").set_index(["setting", "seed"])
     header = ["setting", "seed", "C5 margin recorded [95% interval]", "recomputed from Fig 7's points, on each "
               "method's frontier", "UNDO at α = 0.6 only (point estimate)"]
