@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 HUB_TASKS = {"wmdp_bio": 0, "wmdp_cyber": 0, "mmlu": 5}  # lm-eval task -> few-shot examples (Appendix D.2.1)
-HUB_DATASETS = {"wmdp_bio": "cais/wmdp", "wmdp_cyber": "cais/wmdp", "mmlu": "cais/mmlu"}  # their dataset_path
+TASK_DATASETS = {"wmdp_bio": "cais/wmdp", "wmdp_cyber": "cais/wmdp", "mmlu": "cais/mmlu"}  # each task's dataset_path
 MMLU_SHARE = 0.4  # "a subset of 40% of the full MMLU evaluation"
 
 
@@ -158,9 +158,9 @@ class ChoiceEvaluator:
                 write_task(task, self.folder)
                 manager, name = TaskManager(include_path=str(self.folder), include_defaults=False), task.name
             else:  # check the hub first: lm-eval indexes its thousands of tasks (~30 s) before it finds it missing
-                if task in HUB_DATASETS:
+                if task in TASK_DATASETS:
                     from .data.hub import require
-                    require([(HUB_DATASETS[task], "dataset")], f"the lm-eval task {task!r}")
+                    require([(TASK_DATASETS[task], "dataset")], f"the lm-eval task {task!r}")
                 manager, name = TaskManager(), task
             try:
                 self._task_dicts[metric] = get_task_dict([name], manager)

@@ -82,9 +82,14 @@ class Recovered:
         if not self.tolerance >= 0:
             raise ValueError(f"the stop rule's tolerance must be >= 0, got {self.tolerance!r}")
 
+    @property
+    def bar(self) -> float:
+        """The value to reach: (1 - tolerance) x the teacher's accuracy, (1 + tolerance) x its cross-entropy."""
+        return self.teacher * (1 - self.tolerance if self.higher_is_better else 1 + self.tolerance)
+
     def __call__(self, metrics: dict) -> bool:
-        value, target, tol = metrics[self.metric], self.teacher, self.tolerance
-        return value >= target * (1 - tol) if self.higher_is_better else value <= target * (1 + tol)
+        value = metrics[self.metric]
+        return bool(value >= self.bar if self.higher_is_better else value <= self.bar)
 
     def config(self):
         return {"metric": self.metric, "teacher": float(self.teacher), "tolerance": self.tolerance,

@@ -12,6 +12,7 @@ import pandas as pd
 
 from .claims import _require, distillation_robustifies, worst_case_summary
 from .results import item_scores
+from .stages import Recovered
 from .stats import Interval, paired_bootstrap
 
 
@@ -68,8 +69,9 @@ def alpha_table(teacher_retain: np.ndarray, students: dict, tolerance: float = 0
     against the teacher's and the recovery bar (1 - tolerance) x teacher. students: {alpha: retain items [N]},
     teacher_retain: [N], the same questions."""
     teacher = float(np.mean(teacher_retain))
+    recovered = Recovered("retain", teacher, tolerance, higher_is_better=True)
     rows = [{"alpha": float(a), "retain": float(np.mean(items)), "teacher_retain": teacher,
-             "recovered": bool(np.mean(items) >= (1 - tolerance) * teacher)} for a, items in sorted(students.items())]
+             "recovered": recovered({"retain": float(np.mean(items))})} for a, items in sorted(students.items())]
     return pd.DataFrame(rows)
 
 
@@ -80,14 +82,14 @@ def alpha_budget_table(teacher_retain: float, curves: dict, tolerance: float = 0
     under-training as why its students do not recover (Appendix D.2.7): this table shows how recovery depends on
     the budget. curves: {alpha: a student's validation curves, tidy (step, metric, value)}.
     Returns rows (alpha, step, budget_share, retain, recovered), budget_share the step over the last step."""
-    rows = []
+    recovered, rows = Recovered("retain", teacher_retain, tolerance, higher_is_better=True), []
     for alpha, metrics in sorted(curves.items()):
         retain = metrics[metrics.metric == "retain"].sort_values("step")
         if retain.empty:
             raise ValueError(f"Table 13: the student at alpha {alpha:g} has no retain curve")
         last = retain.step.max()
         rows += [{"alpha": float(alpha), "step": int(r.step), "budget_share": r.step / last, "retain": r.value,
-                  "recovered": bool(r.value >= (1 - tolerance) * teacher_retain)} for r in retain.itertuples()]
+                  "recovered": recovered({"retain": r.value})} for r in retain.itertuples()]
     return pd.DataFrame(rows).assign(teacher_retain=teacher_retain)
 
 
