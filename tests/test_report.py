@@ -61,6 +61,23 @@ def test_changes_flags_a_verdict_that_turned(tmp_path):
                     "| C5 | arithmetic | 0 / 1 | 2 / 0 / 0 | holds | **fails → holds** |"]
 
 
+def test_changes_v2_compares_pooled_verdicts_and_flags_one_that_turned(tmp_path):
+    from undo_lib import verdicts
+    from undo_lib.stats import Interval
+    for claim, centre in (("C1", 0.2), ("C5", 0.01)):  # now: C1 clearly holds, C5's interval straddles zero
+        for seed in (0, 1):
+            draws = centre + 0.02 * pd.Series(range(-50, 50)).to_numpy() / 50
+            verdicts.record(tmp_path, claim, "arithmetic", "cpu", seed, True, "d",
+                            interval=Interval(centre, centre - 0.02, centre + 0.02, draws))
+    before = verdicts.summary(tmp_path)
+    before.loc[before.claim == "C5", ["verdict", "effect", "ci_low", "ci_high"]] = ["holds", 0.3, 0.2, 0.4]
+    before.to_csv(tmp_path / "claims_v2_summary.csv", index=False)
+    rows = report.changes_v2(tmp_path).splitlines()[2:]
+    assert rows[0].startswith("| C1 | arithmetic | holds, +0.200 [") and rows[0].endswith("(2 seeds) | no |")
+    assert rows[1].startswith("| C5 | arithmetic | holds, +0.300 [+0.200, +0.400] (2 seeds) | **inconclusive**, +0.010")
+    assert rows[1].endswith("| **holds → inconclusive** |") and len(rows) == 2
+
+
 def test_edges_lists_an_edge_win_an_unfinished_attack_and_a_choice_at_a_sweeps_end(tmp_path):
     ends = {"Oracle": (5.0, 4.0, 3.9), "Student (Reference)": (5.0, 3.0, 3.5), "Student (Random)": (6.0,) * 3}
     rows = [dict(model=m, lr=lr, step=step, metric="forget", value=v if step else 6.0, key="k", scale="cpu",

@@ -130,6 +130,21 @@ def changes(results_dir) -> str:
     return markdown(header, rows)
 
 
+def changes_v2(results_dir) -> str:
+    """Version 2's pooled verdicts (claims_v2_summary.csv: verdicts.summary of claims.csv, kept when version 3's
+    regeneration replaced it) against the pooled verdicts of claims.csv now, per claim and setting that both have."""
+    from .verdicts import pooled_cell, summary
+    keys = ["claim", "setting", "scale"]
+    old, new = read(results_dir, "claims_v2_summary").set_index(keys), summary(results_dir).set_index(keys)
+    header = ["claim", "setting", "version 2: pooled verdict, mean margin [95% interval]", "now", "changed"]
+    rows = []
+    for key in old.index.intersection(new.index, sort=False):
+        o, n = old.loc[key], new.loc[key]
+        changed = "no" if o.verdict == n.verdict else f"**{o.verdict} → {n.verdict}**"
+        rows.append([key[0], key[1], pooled_cell(o), pooled_cell(n), changed])
+    return markdown(header, rows)
+
+
 RESOLUTION = 0.02  # an edge that wins by less decides nothing (0.02 accuracy or nats; tests/test_attack.py)
 
 
@@ -224,7 +239,7 @@ def c5_alpha(results_dir) -> str:
 
 
 TABLES = {"models": models, "choices": choices, "students": students, "undo": undo, "points": points,
-          "changes": changes, "edges": edges, "c5_alpha": c5_alpha}
+          "changes": changes, "edges": edges, "c5_alpha": c5_alpha}  # changes_v2 joins with version 3's results
 
 
 def tables() -> dict:

@@ -125,6 +125,13 @@ CLAIM_TITLES = {
     "C9": "higher α does not recover retain within the distillation budget (Table 13)"}
 
 
+def pooled_cell(r) -> str:
+    """A row of `summary` as one cell: the pooled verdict (bold unless it holds), the mean margin with its 95%
+    interval, and the number of seeds."""
+    verdict = r.verdict if r.verdict == "holds" else f"**{r.verdict}**"
+    return f"{verdict}, {_margin(r.effect, r.ci_low, r.ci_high)} ({r.seeds} seed{'s' if r.seeds > 1 else ''})"
+
+
 def verdict_grid(results_dir, scale: str) -> str:
     """The README's first table: a row per claim, a column per setting, each cell the pooled verdict over the
     seeds of claims.csv with its mean margin, 95% interval and number of seeds (`summary`)."""
@@ -134,9 +141,7 @@ def verdict_grid(results_dir, scale: str) -> str:
     settings = sorted(s.setting.unique())
     lines = [f"| claim (paper) | {' | '.join(settings)} |", "|---|" + "---|" * len(settings)]
     for claim, g in s.groupby("claim"):
-        cells = {r.setting: (r.verdict if r.verdict == "holds" else f"**{r.verdict}**") + ", "
-                 + _margin(r.effect, r.ci_low, r.ci_high) + f" ({r.seeds} seed{'s' if r.seeds > 1 else ''})"
-                 for r in g.itertuples()}
+        cells = {r.setting: pooled_cell(r) for r in g.itertuples()}
         lines.append(f"| {claim}: {CLAIM_TITLES.get(claim, '')} | {' | '.join(cells.get(x, '–') for x in settings)} |")
     return "\n".join(lines)
 
