@@ -121,6 +121,18 @@ def test_encode_gives_the_tokenizers_ids_for_repeated_and_unicode_texts():
     assert encode(tok, [p for p, _ in problems]) == tok([p for p, _ in problems], add_special_tokens=False)["input_ids"]
 
 
+def test_parts_stream_is_the_joined_text_with_each_parts_start():
+    from undo_lib.data.mixture import parts_stream, text_stream
+    tok = embedded_tokenizer()
+    for lang in ("english", "korean"):
+        parts = language.embedded_parts(lang, "validation")
+        stream = parts_stream(lang, parts, tok, language.SEPARATOR)
+        assert torch.equal(stream.ids, text_stream(lang, language.embedded_text(lang, "validation"), tok).ids)
+        assert len(stream.starts) == len(parts) > 10
+        for part, start in zip(parts, stream.starts.tolist()):
+            assert tok.decode(stream.ids[start: start + len(part)]) == part  # character tokens: one per character
+
+
 def test_held_out_english_is_not_a_copy_of_training_english():
     """Python's topics repeat whole paragraphs of one another; after de-duplication, few 50-character windows of
     the held-out text occur in the training text."""

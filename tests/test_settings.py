@@ -74,6 +74,24 @@ def test_the_attack_trains_on_no_graded_fact_and_the_splits_are_disjoint():
     assert not {tuple(r.tolist()) for r in val} & {tuple(r.tolist()) for r in test}
 
 
+@pytest.mark.parametrize("scale", ["smoke", "cpu"])
+def test_language_grades_every_document_on_validation_or_test_never_both(scale):
+    """Every document's held-out part begins in a graded window, of one split only; n_eval tokens per split."""
+    import torch
+    lang = make_setting(preset(scale, "language"))
+    for name, code in (("retain", "english"), ("forget", "korean")):
+        val, test = lang.validation.sets[name], lang.evaluator.sets[name]
+        graded = {tuple(r.tolist()) for r in torch.cat([val["input_ids"], test["input_ids"]])}
+        assert len(graded) == len(val["input_ids"]) + len(test["input_ids"])  # no window in both
+        stream, length = lang.held_out(code), lang.preset.seq_len
+        for start in stream.starts.tolist():
+            w = start // length * length
+            window = tuple(stream.ids[w: w + length].tolist())
+            assert len(window) == length and window in graded, f"{code}: the document at {start} is not graded"
+        windows = len(stream.ids) // length
+        assert len(val["input_ids"]) >= min(lang.preset.n_eval // length, windows // 2)
+
+
 def test_wmdp_stand_in_grades_multiple_choice_and_has_table12s_mixtures():
     import torch
     from undo_lib.models import MODEL_PRESETS, build_model

@@ -65,8 +65,8 @@ PAPER_RETAIN_THRESHOLDS = (0.05, 0.09, 0.13, 0.17, 0.21, 0.25, 0.29, 0.33)  # Se
 class CompareCfg:
     """The hyperparameter points of Section 6's comparison (Fig 7), per method, and the short attack's length.
 
-    sweep_points: the swept methods' points (methods.group("unlearning", "extra")): None for the whole learning-rate sweep of notebook 02, k for the
-        chosen rate and its k - 1 nearest neighbours in that sweep.
+    sweep_points: the swept methods' points (methods.group("unlearning", "extra")): None for the whole
+        learning-rate sweep of notebook 02, k for the chosen rate and its k - 1 nearest neighbours in that sweep.
     sam_rhos, rep_noise (alpha, beta pairs): SAM's and RepNoise's grids (Tables 7-8), both at MaxEnt's chosen rate.
     undial_lr_factors: UNDIAL's learning rates, as multiples of MaxEnt's chosen rate.
     undo_tolerances: UNDO's retain thresholds (alpha and beta fixed), each a distill-until-recovered tolerance.
@@ -95,10 +95,15 @@ PAPER_COMPARE = CompareCfg(sweep_points=None, sam_rhos=TABLE8_SAM_RHO, rep_noise
 # and the grid's corners; four points per method in the comparison (issue 15; the paper: eight), spread over each
 # method's range: Table 8's radii, Table 7's weights, UNDIAL from a tenth to three times MaxEnt's rate, Section 6's
 # retain thresholds; plus notebook 03's strongest recovered alpha (Experiment.strongest_recovered_alpha).
-CPU_UNDO = UndoCfg(alphas=(0.2, 0.6, 0.8), grid_alphas=(0.2, 0.8), grid_betas=(0.1, 1.0))
-# The attack's rates at cpu: six, a factor ~3 apart, so that every model's best rate lies inside the grid (with three
-# rates, 90 of 114 attacked models of the earlier cpu results did best at an edge; attack.best_rates checks it).
-CPU_ATTACK_LRS = {"arithmetic": (1e-2, 3e-3, 1e-3, 3e-4, 1e-4, 3e-5),
+# Recovery is checked every 5 steps: at 25 (store version 2) the students recovered within one or two checks, so
+# that notebook 04's four retain thresholds stopped at the same step and gave the same point (language seed 2: 0.21
+# and 0.29 at step 50; arithmetic seed 1: three thresholds at one point), and C3's compute moved in steps of 0.05.
+CPU_UNDO = UndoCfg(alphas=(0.2, 0.6, 0.8), grid_alphas=(0.2, 0.8), grid_betas=(0.1, 1.0), eval_every=5)
+# The attack's rates at cpu: seven (language: eight), a factor ~3 apart, so that every model's best rate lies
+# inside the grid (with three rates, 90 of 114 attacked models of the earlier cpu results did best at an edge;
+# attack.best_rates checks it).
+CPU_ATTACK_LRS = {"arithmetic": (1e-2, 3e-3, 1e-3, 3e-4, 1e-4, 3e-5, 1e-5),  # 1e-5: in store version 2 the
+                  # bottom rate 3e-5 won for one model (seed 2's RMU Unlearn-and-Distill, by 0.021)
                   # language to 3e-1: in store version 2 the top rate 3e-2 won at step 60 for the oracle on seed 1
                   # and the random student on seed 2 (by 0.050 and 0.070 nats); on seed 2 (benchmarks/
                   # attack_length.py) 1e-1 improves on the old grid's best by 0.056 (random student) and 0.018
@@ -110,7 +115,10 @@ CPU_ATTACK_LRS = {"arithmetic": (1e-2, 3e-3, 1e-3, 3e-4, 1e-4, 3e-5),
 # and over 240 steps (seed 2) the oracle, which never saw Korean, falls from 3.50 to 2.94 nats toward the reference
 # student's plateau (2.85 -> 2.76): a long enough attack measures learning from scratch, not relearning. The paper
 # fixes the length instead (500 steps, 0.4% of its pretraining tokens); 60 steps here are 6% of them.
-CPU_COMPARE = CompareCfg(sweep_points=4, sam_rhos=(0.003, 0.01, 0.02, 0.04),
+# Every rate of each swept method's sweep is a comparison point, as in the paper (Fig 7 draws the whole sweep): with
+# the chosen rate and its three neighbours (store version 2) UNDO's points lay at worse retain than every point of
+# most methods, so C5 compared UNDO with those methods' nearest points, not at matched retain.
+CPU_COMPARE = CompareCfg(sweep_points=None, sam_rhos=(0.003, 0.01, 0.02, 0.04),
                          rep_noise=((0.1, 0.001), (0.5, 0.1), (1.0, 1.0), (4.0, 4.0)),
                          undial_lr_factors=(0.1, 0.3, 1.0, 3.0), undo_tolerances=(0.05, 0.13, 0.21, 0.29),
                          short_attack=10)

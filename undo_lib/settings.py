@@ -12,12 +12,13 @@ its plots. Nothing outside this module tests a setting by its name; code asks th
 """
 import math
 import tempfile
+from dataclasses import replace
 from functools import cached_property
 
 import torch
 
 from .data import arithmetic, biographies, choices, language
-from .data.mixture import Mixture, documents_stream, problems_stream, text_stream
+from .data.mixture import Mixture, TokenStream, documents_stream, parts_stream, problems_stream, text_stream
 from .data.tokenizer import embedded_tokenizer, hub_tokenizer
 from .evaluate import Evaluator, answer_batch
 
@@ -179,17 +180,32 @@ class Language(Setting):
         return {"reference": [("english", 1), ("korean", 1)], "oracle": [("english", 1)],
                 "attack": [("korean", 1)], "unlearn": [("korean", 1), ("english", 1)]}
 
+    def held_out(self, lang: str) -> TokenStream:
+        """The held-out (validation) part of every document as one stream, `starts` where each document's begins."""
+        if self.preset.data == "embedded":
+            parts = language.embedded_parts(lang, "validation")
+            return parts_stream(lang, parts, self.tokenizer, language.SEPARATOR)
+        stream = self.text_stream(lang, "validation")  # <bos> doc <eos> ...
+        return replace(stream, starts=(stream.ids == self.tokenizer.bos_token_id).nonzero().squeeze(1))
+
     def graded(self, split: str) -> Evaluator:
-        """Windows of seq_len tokens spread evenly over the whole held-out text, up to n_eval tokens per domain and
-        split; validation and test take alternate windows."""
+        """The held-out text cut into windows of seq_len tokens (a last partial window is dropped: every graded
+        window has as many tokens, so that the mean of its per-window scores is the domain's); graded: every window
+        in which a document's held-out part begins, so that every document is graded, then windows spread evenly
+        over the rest, up to n_eval tokens per domain and split (more where the documents need it). Validation and
+        test take alternate windows, so their text never overlaps."""
         _check_split(split)
         p, sets = self.preset, {}
         for name, lang in (("retain", "english"), ("forget", "korean")):
-            ids = self.text_stream(lang, "validation").ids
-            windows = ids[: len(ids) // p.seq_len * p.seq_len].view(-1, p.seq_len)
-            rows = max(1, min(p.n_eval // p.seq_len, len(windows) // 2))
-            picked = windows[torch.linspace(0, len(windows) - 1, 2 * rows).round().long()]
-            chunk = picked[0::2] if split == "validation" else picked[1::2]
+            stream = self.held_out(lang)
+            n = len(stream.ids) // p.seq_len
+            windows = stream.ids[: n * p.seq_len].view(n, p.seq_len)
+            covering = sorted(set(w for w in (stream.starts // p.seq_len).tolist() if w < n))
+            rows = max(1, min(p.n_eval // p.seq_len, n // 2), -(-len(covering) // 2))
+            rest = [w for w in range(n) if w not in set(covering)]
+            k = min(len(rest), max(0, 2 * rows - len(covering)))
+            picked = sorted(covering + [rest[i] for i in torch.linspace(0, len(rest) - 1, k).round().long()])
+            chunk = windows[picked[0::2] if split == "validation" else picked[1::2]]
             sets[name] = {"input_ids": chunk, "attention_mask": torch.ones_like(chunk)}
         return Evaluator("cross_entropy", sets)
 

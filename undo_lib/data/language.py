@@ -50,14 +50,19 @@ def _korean_documents() -> tuple[str, ...]:
     return deduplicated(f.read_text(encoding="utf-8").strip() for f in files)
 
 
-def _split(docs, split: str) -> str:
+SEPARATOR = "\n\n"  # between documents in a split's text
+
+
+def _parts(docs, split: str) -> tuple[str, ...]:
+    """Each document's part of a split: its first 90% (train), the rest (validation), or all of it."""
     if split not in ("train", "validation", "all"):
         raise ValueError(f"split must be 'train', 'validation' or 'all', got {split!r}")
-    parts = []
-    for doc in docs:
-        cut = int(len(doc) * (1 - VALIDATION_FRACTION))
-        parts.append({"train": doc[:cut], "validation": doc[cut:], "all": doc}[split])
-    return "\n\n".join(parts)
+    cuts = [int(len(doc) * (1 - VALIDATION_FRACTION)) for doc in docs]
+    return tuple({"train": doc[:cut], "validation": doc[cut:], "all": doc}[split] for doc, cut in zip(docs, cuts))
+
+
+def _split(docs, split: str) -> str:
+    return SEPARATOR.join(_parts(docs, split))
 
 
 def english_text(split: str = "all") -> str:
@@ -70,6 +75,11 @@ def korean_text(split: str = "all") -> str:
 
 def embedded_text(language: str, split: str) -> str:
     return {"english": english_text, "korean": korean_text}[language](split)
+
+
+def embedded_parts(language: str, split: str) -> tuple[str, ...]:
+    """Every embedded document's part of a split, in order: embedded_text is them joined by SEPARATOR."""
+    return _parts({"english": _english_documents, "korean": _korean_documents}[language](), split)
 
 
 def hub_documents(language: str, split: str, n_docs: int):

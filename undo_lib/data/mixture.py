@@ -48,6 +48,14 @@ def _joined(rows) -> torch.Tensor:
     return torch.tensor(list(itertools.chain.from_iterable(rows)), dtype=torch.long)
 
 
+def parts_stream(name: str, parts, tokenizer, separator: str) -> TokenStream:
+    """Texts joined by `separator`, encoded part by part (as text_stream encodes them joined, for a tokenizer that
+    never merges across the separator, e.g. the embedded character one), with `starts` where each part begins."""
+    ids, sep = encode(tokenizer, list(parts)), encode(tokenizer, [separator])[0]
+    lengths = torch.tensor([0] + [len(i) + len(sep) for i in ids[:-1]], dtype=torch.long)
+    return TokenStream(name, _joined(i + sep for i in ids)[: -len(sep) or None], lengths.cumsum(0))
+
+
 def documents_stream(name: str, docs, tokenizer) -> TokenStream:
     """Documents joined as <bos> doc <eos> <bos> doc <eos> ..."""
     bos, eos = tokenizer.bos_token_id, tokenizer.eos_token_id
