@@ -64,3 +64,19 @@ def test_the_papers_budgets(scale):
         exp = Experiment(scale, setting, 0)
         rows = p.pretrain.steps * p.pretrain.rows_per_step
         assert exp.data_filtering_steps * p.distill_after_unlearning.rows_per_step == rows
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="store version 2: seed 1's arithmetic oracle ended at 0.748 retain accuracy (validation) after "
+                          "2,500 steps; version 3 pretrains 3,500: a known failure until its results are committed")
+def test_committed_cpu_models_reach_the_capability_targets():
+    """The fidelity issue's targets at scale cpu, on every committed seed (notebook 01's models, validation grade):
+    the arithmetic reference at >= 0.85 accuracy on retain and on forget, the oracle (Data Filtering) at >= 0.85
+    retain, so that relearning measures latent knowledge of a capability the models really had."""
+    import pandas as pd
+    from undo_lib import repo_path
+    t = pd.read_csv(repo_path("results", "cpu", "fig2_models.csv")).query("setting == 'arithmetic'")
+    reference, oracle = t[t.model == "Reference"], t[t.model == "Oracle"]
+    assert len(reference) == len(oracle) >= 3  # seeds 0-2: never passes on missing rows
+    assert (reference.retain >= 0.85).all() and (reference.forget >= 0.85).all(), reference.to_string()
+    assert (oracle.retain >= 0.85).all(), oracle.to_string()
