@@ -26,7 +26,9 @@ def test_claim_c2_needs_every_method_and_both_measures():
                 for lr, a in zip((1e-3, 1e-4), slopes) for s in range(0, 11, 5)]
     rows = (curve("grad_diff", "Unlearn", (0.05, 0.01)) + curve("grad_diff", "Unlearn-and-Distill", (0.02, 0.01))
             + curve("max_ent", "Unlearn", (0.05, 0.01)) + curve("max_ent", "Unlearn-and-Distill", (0.01, 0.04)))
-    holds, detail = claims.distillation_robustifies(pd.DataFrame(rows), higher_is_better=True)
+    with pytest.raises(ValueError, match=r"C2: no rmu in the results"):  # the paper's three methods, or nothing
+        claims.distillation_robustifies(pd.DataFrame(rows), higher_is_better=True)
+    holds, detail = claims.distillation_robustifies(pd.DataFrame(rows), True, methods=("grad_diff", "max_ent"))
     assert holds and "GradDiff yes: U&D 0.100 (0.200) vs Unlearn 0.250 (0.500)" in detail
     rows += curve("rmu", "Unlearn", (0.03, 0.0)) + curve("rmu", "Unlearn-and-Distill", (0.04, 0.0))
     holds, detail = claims.distillation_robustifies(pd.DataFrame(rows), higher_is_better=True)
@@ -38,14 +40,16 @@ def test_pareto_front_and_claim_c5():
                         "retain": [0.8, 0.7, 0.6, 0.65, 0.85], "forget": [0.2, 0.1, 0.15, 0.12, 0.3]})
     front = claims.pareto_front(acc[acc.method == "undo"], higher_is_better=True)
     assert front[["retain", "forget"]].values.tolist() == [[0.7, 0.1], [0.8, 0.2]]  # (0.6, 0.15) is dominated
-    holds, detail = claims.undo_not_dominated(acc, higher_is_better=True)
+    holds, detail = claims.undo_not_dominated(acc, higher_is_better=True, methods=("sam",))
     assert holds and "no baseline point" in detail
+    with pytest.raises(ValueError, match="C5: no grad_diff, max_ent, rmu, npo, simnpo, rep_noise, undial"):
+        claims.undo_not_dominated(acc, higher_is_better=True)  # every compared method, or no verdict
     beaten = pd.concat([acc, pd.DataFrame({"method": ["rmu"], "retain": [0.75], "forget": [0.05]})])
-    holds, detail = claims.undo_not_dominated(beaten, higher_is_better=True)
+    holds, detail = claims.undo_not_dominated(beaten, higher_is_better=True, methods=("sam", "rmu"))
     assert not holds and "rmu (0.75, 0.05) over (0.7, 0.1)" in detail
     # cross-entropy: lower retain loss and higher forget loss are better for the defender
     ce = pd.DataFrame({"method": ["undo", "undial"], "retain": [2.0, 1.9], "forget": [5.0, 5.5]})
-    assert not claims.undo_not_dominated(ce, higher_is_better=False)[0]
+    assert not claims.undo_not_dominated(ce, higher_is_better=False, methods=("undial",))[0]
 
 
 def test_frontier_at_reads_the_pareto_envelope_not_dominated_points():
@@ -76,11 +80,12 @@ def test_no_claim_is_decided_on_missing_input():
     only_unlearn = pd.DataFrame([{"method": "rmu", "model": "Unlearn", "lr": 1e-3, "step": s, "metric": "forget",
                                   "value": 0.1 * s} for s in (0, 5)])
     with pytest.raises(ValueError, match=r"C2 \(rmu\): no Unlearn-and-Distill"):
-        claims.distillation_robustifies(only_unlearn, higher_is_better=True)
+        claims.distillation_robustifies(only_unlearn, higher_is_better=True, methods=("rmu",))
     with pytest.raises(ValueError, match="C1: no Student"):
         claims.oracle_matching_not_robust(only_unlearn.drop(columns="method"), higher_is_better=True)
-    with pytest.raises(ValueError, match="C5 needs UNDO's points"):
-        claims.undo_not_dominated(pd.DataFrame({"method": ["sam"], "retain": [0.5], "forget": [0.1]}), True)
+    with pytest.raises(ValueError, match="C5: no undo"):
+        claims.undo_not_dominated(pd.DataFrame({"method": ["sam"], "retain": [0.5], "forget": [0.1]}), True,
+                                  methods=("sam",))
     table = pd.DataFrame({"alpha": [0.2, 0.8], "beta": [0.1, 0.1], "robustness": [0.1, 0.5], "compute": [0.1, 0.4]})
     with pytest.raises(ValueError, match="C3 needs at least 3 alphas"):
         claims.compute_buys_robustness(table, 0.1)
@@ -133,13 +138,16 @@ def test_c2_interval_takes_the_weakest_method_and_measure():
     rng = np.random.default_rng(1)
     strong, curves_a = _attacks(rng, {"Unlearn": 0.9, "Unlearn-and-Distill": 0.1})
     weak, curves_b = _attacks(rng, {"Unlearn": 0.5, "Unlearn-and-Distill": 0.45})
-    both = claims.distillation_interval({"grad_diff": strong, "rmu": weak}, higher_is_better=True)
-    alone = claims.distillation_interval({"grad_diff": strong}, higher_is_better=True)
+    both = claims.distillation_interval({"grad_diff": strong, "rmu": weak}, True, methods=("grad_diff", "rmu"))
+    alone = claims.distillation_interval({"grad_diff": strong}, True, methods=("grad_diff",))
+    with pytest.raises(ValueError, match="C2: no max_ent"):
+        claims.distillation_interval({"grad_diff": strong, "rmu": weak}, higher_is_better=True)
     assert both.effect < alone.effect and alone.verdict == "holds" and both.low < alone.low
     s = claims.relearning_summary(curves_b, True)
     assert abs(both.effect - min(s.loc["Unlearn", k] - s.loc["Unlearn-and-Distill", k] for k in ("auc", "final"))) < 1e-9
     with pytest.raises(ValueError, match="per-item grades missing"):
-        claims.distillation_interval({"rmu": {"Unlearn": _Attack({}), "Unlearn-and-Distill": _Attack({})}}, True)
+        claims.distillation_interval({"rmu": {"Unlearn": _Attack({}), "Unlearn-and-Distill": _Attack({})}}, True,
+                                     methods=("rmu",))
 
 
 def _undo_attacks(rng, student_strengths):
@@ -188,12 +196,14 @@ def test_c5_interval_compares_at_matched_retain():
     rng = np.random.default_rng(4)
     undo = [(0.8, 0.1), (0.6, 0.05)]
     better = _comparison(rng, {"undo": undo, "max_ent": [(0.5, 0.4), (0.9, 0.6)], "sam": [(0.7, 0.5)]})
-    got = claims.undo_matched_retain_interval(better, higher_is_better=True)
+    got = claims.undo_matched_retain_interval(better, higher_is_better=True, methods=("max_ent", "sam"))
     assert got.verdict == "holds" and 0.2 < got.effect < 0.5  # MaxEnt at retain 0.8: forget ~0.53, UNDO 0.1
     worse = _comparison(rng, {"undo": undo, "rmu": [(0.55, 0.0), (0.85, 0.02)]})
-    assert claims.undo_matched_retain_interval(worse, higher_is_better=True).verdict == "fails"
-    with pytest.raises(ValueError, match="C5 needs UNDO"):
-        claims.undo_matched_retain_interval({"undo": better["undo"]}, higher_is_better=True)
+    assert claims.undo_matched_retain_interval(worse, True, methods=("rmu",)).verdict == "fails"
+    with pytest.raises(ValueError, match="C5: no max_ent"):
+        claims.undo_matched_retain_interval({"undo": better["undo"]}, True, methods=("max_ent", "sam"))
+    with pytest.raises(ValueError, match="C5: no grad_diff"):  # by default every method compared in Section 6
+        claims.undo_matched_retain_interval(better, higher_is_better=True)
 
 
 def test_c5_interval_reads_each_methods_frontier_not_its_dominated_points():
@@ -202,5 +212,5 @@ def test_c5_interval_reads_each_methods_frontier_not_its_dominated_points():
     # MaxEnt's (0.7, 0.9) is dominated by its (0.9, 0.6): on the frontier MaxEnt reads 0.55 at retain 0.8, so the
     # margin is about 0.45; a line through every point would read 0.75 there and give about 0.65
     points = {"undo": undo, "max_ent": [(0.5, 0.4), (0.7, 0.9), (0.9, 0.6)], "sam": [(0.7, 0.8)]}
-    got = claims.undo_matched_retain_interval(_comparison(rng, points), higher_is_better=True)
+    got = claims.undo_matched_retain_interval(_comparison(rng, points), True, methods=("max_ent", "sam"))
     assert got.verdict == "holds" and 0.35 < got.effect < 0.55

@@ -26,8 +26,10 @@ def test_the_attacker_takes_the_best_adversary_and_c8_is_its_margin():
     plan = {"raw": {"max_ent": {"Unlearn": 0.9, "UNDO": 0.1}, "rmu": {"Unlearn": 0.8, "UNDO": 0.1}},
             "qa": {"max_ent": {"Unlearn": 0.9, "UNDO": 0.4}, "rmu": {"Unlearn": 0.8, "UNDO": 0.3}}}
     attacks, curves = _by_adversary(rng, plan)
-    holds, detail = wmdp_claims.undo_more_resilient(curves, higher_is_better=True)
+    holds, detail = wmdp_claims.undo_more_resilient(curves, higher_is_better=True, methods=("max_ent", "rmu"))
     assert holds and "MaxEnt yes: UNDO" in detail and "RMU yes" in detail
+    with pytest.raises(ValueError, match="C2: no max_ent_kl, rmu_section6"):  # by default Section 6's two methods
+        wmdp_claims.undo_more_resilient(curves, higher_is_better=True)
     merged = wmdp_claims.against_every_adversary(curves.assign(key=curves.adversary))  # a store key per attack
     assert "key" not in merged
     s = claims.relearning_summary(merged[merged.method == "max_ent"], True)
@@ -36,7 +38,9 @@ def test_the_attacker_takes_the_best_adversary_and_c8_is_its_margin():
                      .query("model == 'UNDO'").set_index("step").value for a in ("raw", "qa")]
     best = pd.concat(per_adversary, axis=1).max(axis=1)  # at each step, the better adversary's best rate
     assert s.loc["UNDO", "auc"] == pytest.approx(claims.area_under_curve(best.reset_index(name="value")))
-    interval = wmdp_claims.undo_resilience_interval(attacks, higher_is_better=True)
+    interval = wmdp_claims.undo_resilience_interval(attacks, higher_is_better=True, methods=("max_ent", "rmu"))
+    with pytest.raises(ValueError, match="C8: no max_ent_kl, rmu_section6"):
+        wmdp_claims.undo_resilience_interval(attacks, higher_is_better=True)
     want = min(claims.relearning_summary(merged[merged.method == m], True).pipe(
         lambda t: min(t.loc["Unlearn", k] - t.loc["UNDO", k] for k in ("auc", "final"))) for m in ("max_ent", "rmu"))
     assert interval.effect == pytest.approx(want) and interval.verdict == "holds"
@@ -46,13 +50,13 @@ def test_c8_fails_or_is_inconclusive_when_undo_is_not_more_resilient_and_never_d
     rng = np.random.default_rng(1)
     plan = {"raw": {"max_ent": {"Unlearn": 0.5, "UNDO": 0.5}}, "qa": {"max_ent": {"Unlearn": 0.5, "UNDO": 0.9}}}
     attacks, curves = _by_adversary(rng, plan)
-    assert not wmdp_claims.undo_more_resilient(curves, True)[0]
-    assert wmdp_claims.undo_resilience_interval(attacks, True).verdict == "fails"
+    assert not wmdp_claims.undo_more_resilient(curves, True, methods=("max_ent",))[0]
+    assert wmdp_claims.undo_resilience_interval(attacks, True, methods=("max_ent",)).verdict == "fails"
     with pytest.raises(ValueError, match="no relearning attacks"):
         wmdp_claims.undo_resilience_interval({}, True)
     with pytest.raises(ValueError, match="C8 \\(max_ent, qa\\): no UNDO"):
         wmdp_claims.undo_resilience_interval({"raw": attacks["raw"], "qa": {"max_ent": {
-            "Unlearn": attacks["qa"]["max_ent"]["Unlearn"]}}}, True)
+            "Unlearn": attacks["qa"]["max_ent"]["Unlearn"]}}}, True, methods=("max_ent",))
     with pytest.raises(ValueError, match="adversary"):
         wmdp_claims.against_every_adversary(curves.drop(columns="adversary"))
 

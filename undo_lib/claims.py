@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from .attack import worst_case
-from .methods import display_name
+from .methods import display_name, group
 from .results import item_scores, undo_point
 from .stats import Interval, joint_bootstrap, paired_bootstrap
 
@@ -36,6 +36,10 @@ def area_under_curve(curve: pd.DataFrame) -> float:
     if len(steps) < 2:
         return float(values.mean())
     return float(np.trapezoid(values, steps) / (steps[-1] - steps[0]))
+
+
+C2_METHODS = group("unlearning")  # GradDiff, MaxEnt, RMU (Section 4, Fig 4)
+C5_METHODS = group("unlearning", "extra", "baseline")  # every method compared with UNDO (Section 6, Fig 7)
 
 
 def _require(models, present, what: str):
@@ -69,14 +73,15 @@ def oracle_matching_not_robust(curves: pd.DataFrame, higher_is_better: bool,
 
 
 def distillation_robustifies(curves: pd.DataFrame, higher_is_better: bool, distilled="Unlearn-and-Distill",
-                             unlearned="Unlearn"):
-    """C2: for every method of `curves` (tidy, with a `method` column), the distilled model's worst-case forget
-    curve is worse for the attacker than the unlearned-only model's, both averaged over the attack (auc) and at
-    its last step (final). Holds when every method does."""
+                             unlearned="Unlearn", methods=C2_METHODS):
+    """C2: for every method of `curves` (tidy, with a `method` column; `methods` must all be there), the
+    distilled model's worst-case forget curve is worse for the attacker than the unlearned-only model's, both
+    averaged over the attack (auc) and at its last step (final). Holds when every method does."""
     slower = (lambda a, b: a < b) if higher_is_better else (lambda a, b: a > b)
     verdicts, parts = [], []
     if curves.empty:
         raise ValueError("C2: no relearning curves")
+    _require(methods, curves.method.unique(), "C2")
     for method, g in curves.groupby("method", sort=False):
         s = relearning_summary(g, higher_is_better)
         _require((distilled, unlearned), s.index, f"C2 ({method})")
@@ -183,9 +188,10 @@ def frontier_at(x, retain, forget, higher_is_better: bool) -> np.ndarray:
     return np.interp(np.asarray(x, dtype=float), r[keep][order], f[keep][order])
 
 
-def undo_not_dominated(points: pd.DataFrame, higher_is_better: bool, undo="undo"):
-    """C5 from (method, retain, forget) rows after the long attack: no other method's point dominates a point of
-    UNDO's own Pareto frontier."""
+def undo_not_dominated(points: pd.DataFrame, higher_is_better: bool, undo="undo", methods=C5_METHODS):
+    """C5 from (method, retain, forget) rows after the long attack: no other method's point (`methods` must all
+    be there) dominates a point of UNDO's own Pareto frontier."""
+    _require((undo, *methods), points.method.unique(), "C5")
     dominates = _better(higher_is_better)
     front = pareto_front(points[points.method == undo], higher_is_better)
     others = points[points.method != undo]
@@ -224,13 +230,14 @@ def oracle_matching_interval(attacks: dict, higher_is_better: bool, student_ref=
 
 
 def distillation_interval(attacks: dict, higher_is_better: bool, distilled="Unlearn-and-Distill",
-                          unlearned="Unlearn", n_boot: int = 1000) -> Interval:
+                          unlearned="Unlearn", n_boot: int = 1000, methods=C2_METHODS) -> Interval:
     """C2's margin with its 95% paired bootstrap interval: over every method {method: {label: Artifact}} and both
     measures (averaged over the attack, at its end), the smallest amount by which Unlearn-and-Distill is worse
     for the attacker than Unlearn-only; > 0 is the claimed direction. Every method's models are graded on the same
     items, so one draw of items serves them all."""
     if not attacks:
         raise ValueError("C2: no relearning attacks")
+    _require(methods, attacks, "C2")
     stacks, steps = [], None
     for method, models in attacks.items():
         labels, _, steps, scores = item_scores(models)
@@ -311,7 +318,7 @@ def alpha_matters_more_interval(attacks: dict, alphas, betas, higher_is_better: 
 
 
 def undo_matched_retain_interval(attacks: dict, higher_is_better: bool, undo: str = "undo",
-                                 n_boot: int = 1000) -> Interval:
+                                 n_boot: int = 1000, methods=C5_METHODS) -> Interval:
     """C5 at matched retain (Section 6, Fig 7): for each other method, its frontier after the long attack
     (worst-case forget against retain before the attack; `frontier_at`) read at each UNDO point's retain, minus
     UNDO's own, signed so that > 0 means UNDO is better for the defender; UNDO's best point counts against each
@@ -319,9 +326,9 @@ def undo_matched_retain_interval(attacks: dict, higher_is_better: bool, undo: st
     forget items (the frontier is found anew in every draw). A method whose frontier does not reach an UNDO
     point's retain is compared at its nearest frontier point.
 
-    attacks: {method: {point label: Artifact}} of the comparison's models (Data Filtering excluded)."""
-    if undo not in attacks or len(attacks) < 2:
-        raise ValueError(f"C5 needs UNDO's points and other methods' points, got {sorted(attacks)}")
+    attacks: {method: {point label: Artifact}} of the comparison's models (Data Filtering excluded); `methods`
+    must all be there."""
+    _require((undo, *methods), attacks, "C5")
     names = list(attacks)
     retain, forget, sizes = [], [], []
     for name in names:

@@ -11,9 +11,13 @@ import numpy as np
 import pandas as pd
 
 from .claims import _require, distillation_robustifies, worst_case_summary
+from .methods import group
 from .results import item_scores
 from .stages import Recovered
 from .stats import Interval, paired_bootstrap
+
+
+C8_METHODS = group("section6")  # MaxEnt and RMU as Section 6 configures them
 
 
 def against_every_adversary(curves: pd.DataFrame) -> pd.DataFrame:
@@ -26,24 +30,26 @@ def against_every_adversary(curves: pd.DataFrame) -> pd.DataFrame:
 
 
 def undo_more_resilient(curves: pd.DataFrame, higher_is_better: bool, undo: str = "UNDO",
-                        unlearned: str = "Unlearn") -> tuple[bool, str]:
-    """C8 from tidy curves (adversary, method, model, lr, step, metric, value): for every method, the `undo` model's
-    worst case over every adversary and rate is worse for the attacker than the `unlearned` model's, averaged over
-    the attack and at its end."""
-    holds, detail = distillation_robustifies(against_every_adversary(curves), higher_is_better, undo, unlearned)
+                        unlearned: str = "Unlearn", methods=C8_METHODS) -> tuple[bool, str]:
+    """C8 from tidy curves (adversary, method, model, lr, step, metric, value): for every method (`methods` must
+    all be there), the `undo` model's worst case over every adversary and rate is worse for the attacker than the
+    `unlearned` model's, averaged over the attack and at its end."""
+    holds, detail = distillation_robustifies(against_every_adversary(curves), higher_is_better, undo, unlearned,
+                                             methods=methods)
     return holds, detail.replace("U&D", "UNDO")
 
 
 def undo_resilience_interval(attacks: dict, higher_is_better: bool, undo: str = "UNDO", unlearned: str = "Unlearn",
-                             n_boot: int = 1000) -> Interval:
+                             n_boot: int = 1000, methods=C8_METHODS) -> Interval:
     """C8's margin with its 95% paired bootstrap interval over the graded forget questions: over every method and
     both measures, the smallest amount by which `undo` is worse for the attacker than `unlearned`, the attacker
     choosing adversary and rate. attacks: {adversary: {method: {label: Artifact}}}, every attack graded on the same
     questions at the same steps."""
     if not attacks:
         raise ValueError("C8: no relearning attacks")
-    adversaries = list(attacks)
+    adversaries, required = list(attacks), methods
     methods = list(attacks[adversaries[0]])
+    _require(required, methods, "C8")
     stacks, steps = [], None
     for method in methods:
         pair = []
