@@ -198,10 +198,16 @@ def undo_not_dominated(points: pd.DataFrame, higher_is_better: bool, undo="undo"
     if front.empty or others.empty:
         raise ValueError(f"C5 needs UNDO's points and other methods' points, got {len(front)} and {len(others)}")
     beaten = [(r.method, round(r.retain, 3), round(r.forget, 3), round(f.retain, 3), round(f.forget, 3))
-              for r in others.itertuples() for f in front.itertuples() if dominates((r.retain, r.forget), (f.retain, f.forget))]
-    detail = (f"UNDO frontier (retain, forget): {[(round(a, 3), round(b, 3)) for a, b in zip(front.retain, front.forget)]}; "
+              for r in others.itertuples() for f in front.itertuples()
+              if dominates((r.retain, r.forget), (f.retain, f.forget))]
+    outside = [display_name(m) for m, g in others.groupby("method", sort=False)
+               if not front.retain.between(g.retain.min(), g.retain.max()).all()]
+    frontier = [(round(a, 3), round(b, 3)) for a, b in zip(front.retain, front.forget)]
+    detail = (f"UNDO frontier (retain, forget): {frontier}; "
               + ("no baseline point dominates it" if not beaten else
-                 "dominated by " + "; ".join(f"{m} ({a}, {b}) over ({c}, {d})" for m, a, b, c, d in beaten[:5])))
+                 "dominated by " + "; ".join(f"{m} ({a}, {b}) over ({c}, {d})" for m, a, b, c, d in beaten[:5]))
+              + (f"; UNDO's retain lies outside the retain range of {', '.join(outside)} (compared at matched retain "
+                 "with their nearest point)" if outside else "; every method's points span UNDO's retain"))
     return not beaten, detail
 
 
