@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from undo_lib.stats import Interval, paired_bootstrap, pooled
+from undo_lib.stats import Interval, joint_bootstrap, paired_bootstrap, pooled
 
 
 def _mean_difference(means):
@@ -49,3 +49,36 @@ def test_pooling_over_seeds_keeps_the_spread_between_seeds():
     assert pool.verdict == "inconclusive" and pool.high - pool.low > 0.3
     agreeing = pooled({s: by_seed[0] for s in range(3)})
     assert agreeing.verdict == "holds"
+
+
+def test_a_cluster_bootstrap_draws_whole_clusters_as_a_by_hand_loop_does():
+    """Each replicate draws clusters with replacement and averages every item of every drawn cluster."""
+    rng = np.random.default_rng(3)
+    clusters = np.array([7, 7, 7, 2, 2, 5, 9, 9, 9, 9])  # ids need not be 0..C-1 nor sorted
+    scores = rng.random((2, len(clusters)))
+    got = paired_bootstrap(scores, _mean_difference, n_boot=50, chunk=20, clusters=clusters)
+    draw, ids = np.random.default_rng(0), np.unique(clusters)
+    want = []
+    for size in (20, 20, 10):  # the chunks, drawn in one call each
+        for picks in draw.integers(0, len(ids), size=(size, len(ids))):
+            items = np.concatenate([np.flatnonzero(clusters == ids[p]) for p in picks])
+            want.append(scores[0, items].mean() - scores[1, items].mean())
+    assert np.allclose(got.draws, want)
+    with pytest.raises(ValueError, match="one cluster per item"):
+        paired_bootstrap(scores, _mean_difference, clusters=clusters[:-1])
+
+
+def test_correlated_items_widen_the_interval_only_when_resampled_as_clusters():
+    """100 facts, each graded by 4 identical problems: 400 items are worth 100 observations, so the interval over
+    clusters is about twice (sqrt 4) the one that takes the items as independent."""
+    rng = np.random.default_rng(4)
+    gain = rng.normal(0.1, 1, 100)  # model 0's gain over model 1 on each fact, the same on its four problems
+    base = rng.random(400)
+    scores = np.stack([base + np.repeat(gain, 4), base])
+    items = paired_bootstrap(scores, _mean_difference, n_boot=2000)
+    facts = paired_bootstrap(scores, _mean_difference, n_boot=2000, clusters=np.repeat(np.arange(100), 4))
+    ratio = (facts.high - facts.low) / (items.high - items.low)
+    assert facts.effect == items.effect and 1.5 < ratio < 2.5
+    both = joint_bootstrap([scores, scores], lambda m: m[0][:, 0] - m[1][:, 1], n_boot=500,
+                           clusters=[None, np.repeat(np.arange(100), 4)])
+    assert both.low < both.effect < both.high
