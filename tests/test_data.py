@@ -55,6 +55,22 @@ def test_facts_are_closed_and_their_parts_disjoint(domain, ops):
         assert not set(arithmetic.templates(op, "train")) & set(arithmetic.templates(op, "test"))
 
 
+@pytest.mark.parametrize("ops", [arithmetic.RETAIN_OPS, arithmetic.FORGET_OPS])
+def test_graded_facts_name_the_fact_each_graded_problem_states(ops):
+    problems = arithmetic.graded_problems(ops, "test", 0.0, 0)
+    facts = arithmetic.graded_facts(ops, "test")
+    split = arithmetic.fact_split(arithmetic.domain(ops[0]), "test")
+    assert len(facts) == len(problems) and set(facts) == set(range(len(split)))
+    for (prompt, answer), i in zip(problems, facts):
+        left, symbol, right, _ = prompt.split()
+        a, b = split[i]
+        left, right, answer = int(left), int(right), int(answer)
+        if symbol in "+*":
+            assert sorted((left, right)) == [a, b]
+        else:  # c - a = b, c / a = b: the total and one operand
+            assert left == (a + b if symbol == "-" else a * b) and {right, answer} == {a, b}
+
+
 def test_problem_formats():
     rng = random.Random(0)
     assert arithmetic.problem("add", 12, 7, rng) == ("12 + 7 =", " 19")

@@ -86,14 +86,19 @@ class Evaluator:
 
     kind "accuracy" (higher is better, arithmetic) or "cross_entropy" (lower is better, language).
     sets: {"retain": batch, "forget": batch}, each an `answer_batch` (accuracy) or text rows (cross_entropy).
+    clusters: {set name: [N] ids}: items that grade the same fact share an id, and the claims' bootstrap draws them
+    together (stats.py); a set without ids has independent items.
     """
 
     MEMO_SIZE = 256  # grades remembered per evaluator
 
-    def __init__(self, kind: str, sets: dict):
+    def __init__(self, kind: str, sets: dict, clusters: dict | None = None):
         if kind not in ("accuracy", "cross_entropy"):
             raise ValueError(f"Evaluator kind must be 'accuracy' or 'cross_entropy', got {kind!r}")
-        self.kind, self.sets = kind, sets
+        self.kind, self.sets, self.clusters = kind, sets, dict(clusters or {})
+        for name, ids in self.clusters.items():
+            if len(ids) != len(sets[name]["input_ids"]):
+                raise ValueError(f"clusters of {name!r}: {len(ids)} ids for {len(sets[name]['input_ids'])} items")
         self._memo = OrderedDict()  # weights fingerprint -> grades
 
     def only(self, *names) -> "Evaluator":
@@ -101,7 +106,8 @@ class Evaluator:
         missing = set(names) - set(self.sets)
         if missing:
             raise ValueError(f"Evaluator has no set(s) {sorted(missing)}; it has {sorted(self.sets)}")
-        return Evaluator(self.kind, {n: self.sets[n] for n in names})
+        return Evaluator(self.kind, {n: self.sets[n] for n in names},
+                         {n: c for n, c in self.clusters.items() if n in names})
 
     @property
     def higher_is_better(self) -> bool:

@@ -15,6 +15,7 @@ import tempfile
 from dataclasses import replace
 from functools import cached_property
 
+import numpy as np
 import torch
 
 from .data import arithmetic, biographies, choices, language
@@ -150,16 +151,18 @@ class Arithmetic(Setting):
 
     def graded(self, split: str) -> Evaluator:
         """Every problem of the split's facts once: add/sub (retain) and mul/div (forget); where that is more than
-        the preset's n_eval (scale smoke), n_eval of them spread evenly."""
+        the preset's n_eval (scale smoke), n_eval of them spread evenly. A fact's problems form a cluster."""
         _check_split(split)
-
-        def answers(ops):
+        sets, clusters = {}, {}
+        for name, ops in (("retain", arithmetic.RETAIN_OPS), ("forget", arithmetic.FORGET_OPS)):
             problems = arithmetic.graded_problems(ops, split, self.preset.word_problem_frac, DATA_SEED)
+            facts = arithmetic.graded_facts(ops, split)
+            keep = range(len(problems))
             if len(problems) > self.preset.n_eval:
-                problems = [problems[i] for i in torch.linspace(0, len(problems) - 1, self.preset.n_eval).long()]
-            return answer_batch(problems, self.tokenizer)
-        return Evaluator("accuracy", {"retain": answers(arithmetic.RETAIN_OPS),
-                                      "forget": answers(arithmetic.FORGET_OPS)})
+                keep = torch.linspace(0, len(problems) - 1, self.preset.n_eval).long().tolist()
+            sets[name] = answer_batch([problems[i] for i in keep], self.tokenizer)
+            clusters[name] = np.array([facts[i] for i in keep])
+        return Evaluator("accuracy", sets, clusters)
 
     @property
     def chance(self) -> float:

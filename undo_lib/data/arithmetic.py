@@ -136,6 +136,13 @@ def graded_problems(ops, split: str, word_problem_frac: float, seed: int) -> lis
     return out
 
 
+def graded_facts(ops, split: str) -> list[int]:
+    """For each problem of graded_problems(ops, split, ...), in its order, the index of the fact it states within
+    its domain's split: a fact's problems (both orders, both inverses, of both operations) share the index."""
+    return [i for op in ops for i, fact in enumerate(fact_split(domain(op), split))
+            for _ in fact_problems(op, fact)]
+
+
 def charset() -> str:
     """Every character the arithmetic data can contain (for the embedded tokenizer)."""
     text = "0123456789 =+-*/Answer:" + "".join(NAMES) + "".join(OBJECTS)
