@@ -134,6 +134,11 @@ def test_c1_interval_is_the_curves_margin_and_decides_the_verdict():
     assert claims.oracle_matching_interval(tied, higher_is_better=True).verdict == "inconclusive"
     reversed_, _ = _attacks(rng, {"Student (Reference)": 0.1, "Student (Random)": 0.8, "Oracle": 0.7})
     assert claims.oracle_matching_interval(reversed_, higher_is_better=True).verdict == "fails"
+    # clusters reach the bootstrap (stats.py draws whole clusters): one item per cluster is the item bootstrap
+    single = claims.oracle_matching_interval(attacks, True, clusters=np.arange(60)[::-1])
+    assert single.effect == got.effect and 0.7 < (single.high - single.low) / (got.high - got.low) < 1.3
+    with pytest.raises(ValueError, match="one cluster per item"):
+        claims.oracle_matching_interval(attacks, True, clusters=np.arange(59))
 
 
 def test_c2_interval_takes_the_weakest_method_and_measure():

@@ -2,7 +2,8 @@
 
 A claim is a function of tidy results -> (holds: bool, detail: str with the numbers compared), and each also has its
 margin with a 95% bootstrap interval over the graded items (`*_interval`, stats.py; C5 at matched retain), which
-decides its verdict: holds, fails or inconclusive. verdicts.record writes both into the claims table.
+decides its verdict: holds, fails or inconclusive. `clusters` (Evaluator.clusters: the fact each graded problem
+states) makes the bootstrap draw a fact's problems together. verdicts.record writes both into the claims table.
 """
 import numpy as np
 import pandas as pd
@@ -221,7 +222,7 @@ def worst_case_summary(means: np.ndarray, steps, higher_is_better: bool) -> tupl
 
 
 def oracle_matching_interval(attacks: dict, higher_is_better: bool, student_ref="Student (Reference)",
-                             others=("Student (Random)", "Oracle"), n_boot: int = 1000) -> Interval:
+                             others=("Student (Random)", "Oracle"), n_boot: int = 1000, clusters=None) -> Interval:
     """C1's margin with its 95% paired bootstrap interval over the graded forget items: how much better for the
     attacker the reference student's worst-case forget curve is (averaged over the attack) than the better of the
     others' (accuracy points, or nats of cross-entropy); > 0 is the claimed direction."""
@@ -232,11 +233,11 @@ def oracle_matching_interval(attacks: dict, higher_is_better: bool, student_ref=
     def margin(means):  # [B, models, rates, steps] -> [B]
         auc, _ = worst_case_summary(means, steps, higher_is_better)
         return (sign * (auc[:, [ref]] - auc[:, rest])).min(1)
-    return paired_bootstrap(scores, margin, n_boot=n_boot)
+    return paired_bootstrap(scores, margin, n_boot=n_boot, clusters=clusters)
 
 
 def distillation_interval(attacks: dict, higher_is_better: bool, distilled="Unlearn-and-Distill",
-                          unlearned="Unlearn", n_boot: int = 1000, methods=C2_METHODS) -> Interval:
+                          unlearned="Unlearn", n_boot: int = 1000, methods=C2_METHODS, clusters=None) -> Interval:
     """C2's margin with its 95% paired bootstrap interval: over every method {method: {label: Artifact}} and both
     measures (averaged over the attack, at its end), the smallest amount by which Unlearn-and-Distill is worse
     for the attacker than Unlearn-only; > 0 is the claimed direction. Every method's models are graded on the same
@@ -254,7 +255,7 @@ def distillation_interval(attacks: dict, higher_is_better: bool, distilled="Unle
     def margin(means):  # [B, methods, 2, rates, steps] -> [B]
         auc, final = worst_case_summary(means, steps, higher_is_better)
         return np.minimum(sign * (auc[..., 0] - auc[..., 1]), sign * (final[..., 0] - final[..., 1])).min(1)
-    return paired_bootstrap(np.stack(stacks), margin, n_boot=n_boot)
+    return paired_bootstrap(np.stack(stacks), margin, n_boot=n_boot, clusters=clusters)
 
 
 def _robustness(attacks: dict, higher_is_better: bool):
@@ -281,7 +282,7 @@ def _ranks(x: np.ndarray) -> np.ndarray:
 
 
 def compute_buys_robustness_interval(attacks: dict, table: pd.DataFrame, beta: float, higher_is_better: bool,
-                                     threshold: float = 0.8, n_boot: int = 1000) -> Interval:
+                                     threshold: float = 0.8, n_boot: int = 1000, clusters=None) -> Interval:
     """C3's margin, min(Spearman(alpha, robustness), Spearman(alpha, compute)) - threshold, with a 95% paired
     bootstrap interval over the graded items (compute, the steps each student took, is not resampled). A
     replicate where robustness is undefined counts as a correlation of -1. > 0 is the claimed direction."""
@@ -302,11 +303,11 @@ def compute_buys_robustness_interval(attacks: dict, table: pd.DataFrame, beta: f
         rho = (centered * a).sum(1) / np.sqrt((centered ** 2).sum(1) * (a ** 2).sum())
         rho = np.where(np.isnan(r).any(1), -1.0, rho)
         return np.minimum(rho, rho_compute if not np.isnan(rho_compute) else -1.0) - threshold
-    return paired_bootstrap(scores, margin, n_boot=n_boot)
+    return paired_bootstrap(scores, margin, n_boot=n_boot, clusters=clusters)
 
 
 def alpha_matters_more_interval(attacks: dict, alphas, betas, higher_is_better: bool,
-                                n_boot: int = 1000) -> Interval:
+                                n_boot: int = 1000, clusters=None) -> Interval:
     """C4's margin, mean range of robustness across alpha minus mean range across beta over the alpha x beta grid,
     with a 95% paired bootstrap interval over the graded items. > 0 is the claimed direction."""
     points, scores, robustness = _robustness(attacks, higher_is_better)
@@ -320,11 +321,11 @@ def alpha_matters_more_interval(attacks: dict, alphas, betas, higher_is_better: 
         across_alpha = (r.max(1) - r.min(1)).mean(-1)
         across_beta = (r.max(2) - r.min(2)).mean(-1)
         return across_alpha - across_beta
-    return paired_bootstrap(scores, margin, n_boot=n_boot)
+    return paired_bootstrap(scores, margin, n_boot=n_boot, clusters=clusters)
 
 
 def undo_matched_retain_interval(attacks: dict, higher_is_better: bool, undo: str = "undo",
-                                 n_boot: int = 1000, methods=C5_METHODS) -> Interval:
+                                 n_boot: int = 1000, methods=C5_METHODS, clusters=(None, None)) -> Interval:
     """C5 at matched retain (Section 6, Fig 7): for each other method, its frontier after the long attack
     (worst-case forget against retain before the attack; `frontier_at`) read at each UNDO point's retain, minus
     UNDO's own, signed so that > 0 means UNDO is better for the defender; UNDO's best point counts against each
@@ -333,7 +334,7 @@ def undo_matched_retain_interval(attacks: dict, higher_is_better: bool, undo: st
     point's retain is compared at its nearest frontier point.
 
     attacks: {method: {point label: Artifact}} of the comparison's models (Data Filtering excluded); `methods`
-    must all be there."""
+    must all be there. clusters: (retain, forget) ids of the graded items (Evaluator.clusters), or None each."""
     _require((undo, *methods), attacks, "C5")
     names = list(attacks)
     retain, forget, sizes = [], [], []
@@ -359,4 +360,5 @@ def undo_matched_retain_interval(attacks: dict, higher_is_better: bool, undo: st
             frontier = frontier_at(u_ret, ret[edges[k]:edges[k + 1]], worst[edges[k]:edges[k + 1]], higher_is_better)
             gaps.append(sign * (frontier - u_for))
         return np.array([min(g.max() for g in gaps)])  # UNDO's best point against each method, worst method
-    return joint_bootstrap([np.concatenate(retain), np.concatenate(forget)], margin, n_boot=n_boot)
+    return joint_bootstrap([np.concatenate(retain), np.concatenate(forget)], margin, n_boot=n_boot,
+                           clusters=list(clusters))
