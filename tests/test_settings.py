@@ -111,7 +111,10 @@ def test_wmdp_stand_in_grades_multiple_choice_and_has_table12s_mixtures():
     grades = s.evaluator(model, items)
     assert set(grades) == {"retain", "forget"} and all(0 <= v <= 1 for v in grades.values())
     assert len(items["forget"]) == len(s.evaluator.tasks["forget"].rows) == s.preset.n_eval  # spread at smoke
-    assert len(make_setting(preset("cpu", "wmdp")).evaluator.tasks["forget"].rows) == 234  # every test question
+    cpu = make_setting(preset("cpu", "wmdp")).evaluator
+    assert len(cpu.tasks["forget"].rows) == 234  # every test question
+    assert len(cpu.clusters["forget"]) == 234 and len(set(cpu.clusters["forget"])) == 63  # of 63 facts
+    assert len(s.evaluator.only("retain").clusters["retain"]) == len(s.evaluator.tasks["retain"].rows)
     with pytest.raises(ValueError, match="no 'wmdp' preset at scale 'paper'"):
         preset("paper", "wmdp")
 

@@ -125,27 +125,29 @@ class ChoiceEvaluator:
     `items` when given. tasks: ChoiceTask, or the name of an lm-eval task (scale paper). engine "lm-eval" runs
     lm-eval-harness; "batched" computes the same picks (`picks_right`, tested equal question by question) in a
     few large forward passes (1.5-3x faster on 2 cores, measured on the cpu stand-in), for the many gradings of a
-    relearning attack's curves."""
+    relearning attack's curves. clusters: {metric: [N] ids}, questions on one fact sharing an id, as
+    evaluate.Evaluator's."""
 
     higher_is_better = True
     kind = "accuracy"
 
     def __init__(self, tasks: dict, tokenizer, folder, batch_size: int = 64, limits: dict | None = None,
-                 engine: str = "lm-eval"):
+                 engine: str = "lm-eval", clusters: dict | None = None):
         if engine not in ("lm-eval", "batched"):
             raise ValueError(f"ChoiceEvaluator engine must be 'lm-eval' or 'batched', got {engine!r}")
         if engine == "batched" and not all(isinstance(t, ChoiceTask) for t in tasks.values()):
             raise ValueError("the batched engine grades local ChoiceTasks only; lm-eval's own tasks need 'lm-eval'")
         self.tasks, self.tokenizer, self.folder = dict(tasks), tokenizer, Path(folder)
         self.batch_size, self.limits, self.engine = batch_size, dict(limits or {}), engine
-        self._task_dicts, self._encoded = {}, {}
+        self._task_dicts, self._encoded, self.clusters = {}, {}, dict(clusters or {})
 
     def only(self, *names) -> "ChoiceEvaluator":
         missing = set(names) - set(self.tasks)
         if missing:
             raise ValueError(f"ChoiceEvaluator has no task(s) {sorted(missing)}; it has {sorted(self.tasks)}")
         part = ChoiceEvaluator({n: self.tasks[n] for n in names}, self.tokenizer, self.folder, self.batch_size,
-                               {n: v for n, v in self.limits.items() if n in names}, self.engine)
+                               {n: v for n, v in self.limits.items() if n in names}, self.engine,
+                               {n: c for n, c in self.clusters.items() if n in names})
         part._task_dicts, part._encoded = self._task_dicts, self._encoded  # shared: built once per metric
         return part
 

@@ -255,10 +255,13 @@ class WmdpStandIn(Arithmetic):
 
         def spread(rows):  # every question, or n_eval of them spread evenly (scale smoke)
             return rows if len(rows) <= n else tuple(rows[int(i)] for i in torch.linspace(0, len(rows) - 1, n))
-        tasks = {metric: ChoiceTask(f"standin_{metric}_{split}", spread(choices.questions(ops, split, DATA_SEED)),
-                                    prefix=bos)
-                 for metric, ops in (("retain", arithmetic.RETAIN_OPS), ("forget", arithmetic.FORGET_OPS))}
-        return ChoiceEvaluator(tasks, self.tokenizer, tempfile.mkdtemp(prefix="undo-choice-"), engine="batched")
+        tasks, clusters = {}, {}
+        for metric, ops in (("retain", arithmetic.RETAIN_OPS), ("forget", arithmetic.FORGET_OPS)):
+            rows = spread(choices.questions(ops, split, DATA_SEED))
+            tasks[metric] = ChoiceTask(f"standin_{metric}_{split}", rows, prefix=bos)
+            clusters[metric] = np.array(spread(arithmetic.graded_facts(ops, split)))  # a question's fact
+        return ChoiceEvaluator(tasks, self.tokenizer, tempfile.mkdtemp(prefix="undo-choice-"), engine="batched",
+                               clusters=clusters)
 
     @property
     def chance(self) -> float:

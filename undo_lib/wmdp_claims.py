@@ -40,7 +40,7 @@ def undo_more_resilient(curves: pd.DataFrame, higher_is_better: bool, undo: str 
 
 
 def undo_resilience_interval(attacks: dict, higher_is_better: bool, undo: str = "UNDO", unlearned: str = "Unlearn",
-                             n_boot: int = 1000, methods=C8_METHODS) -> Interval:
+                             n_boot: int = 1000, methods=C8_METHODS, clusters=None) -> Interval:
     """C8's margin with its 95% paired bootstrap interval over the graded forget questions: over every method and
     both measures, the smallest amount by which `undo` is worse for the attacker than `unlearned`, the attacker
     choosing adversary and rate. attacks: {adversary: {method: {label: Artifact}}}, every attack graded on the same
@@ -67,7 +67,8 @@ def undo_resilience_interval(attacks: dict, higher_is_better: bool, undo: str = 
     def margin(means):  # [B, methods, 2, pairs, steps] -> [B]
         auc, final = worst_case_summary(means, steps, higher_is_better)
         return np.minimum(sign * (auc[..., 0] - auc[..., 1]), sign * (final[..., 0] - final[..., 1])).min(1)
-    return paired_bootstrap(np.stack(stacks), margin, n_boot=n_boot, chunk=10)  # 8 adversaries x rates: big draws
+    return paired_bootstrap(np.stack(stacks), margin, n_boot=n_boot, chunk=10,  # 8 adversaries x rates: big draws
+                            clusters=clusters)
 
 
 def alpha_table(teacher_retain: np.ndarray, students: dict, tolerance: float = 0.05) -> pd.DataFrame:
@@ -100,7 +101,7 @@ def alpha_budget_table(teacher_retain: float, curves: dict, tolerance: float = 0
 
 
 def higher_alpha_does_not_recover(teacher_retain: np.ndarray, students: dict, tolerance: float = 0.05,
-                                  n_boot: int = 1000) -> tuple[bool, str, Interval]:
+                                  n_boot: int = 1000, clusters=None) -> tuple[bool, str, Interval]:
     """C9 (Appendix D.2.7, Table 13): the student at the largest alpha stays below the recovery bar,
     (1 - tolerance) x the teacher's retain accuracy, at the end of its distillation budget. The margin (bar minus
     the student's accuracy) has a paired bootstrap interval over the retain questions; > 0 is the claimed direction.
@@ -109,7 +110,8 @@ def higher_alpha_does_not_recover(teacher_retain: np.ndarray, students: dict, to
         raise ValueError("C9: no students")
     alpha = max(students)
     scores = np.stack([np.asarray(teacher_retain, float), np.asarray(students[alpha], float)])  # [2, N]
-    interval = paired_bootstrap(scores, lambda m: (1 - tolerance) * m[:, 0] - m[:, 1], n_boot=n_boot)
+    interval = paired_bootstrap(scores, lambda m: (1 - tolerance) * m[:, 0] - m[:, 1], n_boot=n_boot,
+                                clusters=clusters)
     t = alpha_table(teacher_retain, students, tolerance)
     detail = (f"retain accuracy within the budget, teacher {t.teacher_retain.iloc[0]:.3f} (bar {1 - tolerance:g}x): "
               + "; ".join(f"alpha {r.alpha:g} {r.retain:.3f}" for r in t.itertuples()))
