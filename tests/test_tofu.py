@@ -129,6 +129,10 @@ def test_the_evaluator_grades_every_metric_on_a_tiny_model():
     assert all(0 <= v <= 1 for v in got.values())
     assert got["forget"] < 0.2  # an untrained model gives a true answer little probability
     assert len(items["forget"]) == len(sets["forget"]) and items["forget"].mean() == pytest.approx(got["forget"])
+    authors = evaluator.clusters["forget"]  # one id per author, shared by the author's questions
+    assert len(authors) == len(sets["forget"]) and len(set(authors)) == len({f.author for f in sets["forget"]}) == 2
+    assert all((authors == authors[i]).sum() == sum(f.author == sets["forget"][i].author for f in sets["forget"])
+               for i in range(len(authors)))
     answers = evaluator.generate(model, sets["forget"][:3])
     assert len(answers) == 3 and all(isinstance(a, str) for a in answers)
     assert set(evaluator.only("forget")(model)) == {"forget", "forget_rouge", "forget_truth_ratio",

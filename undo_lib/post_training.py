@@ -1,5 +1,5 @@
 """Appendix F: unlearning after post-training (TOFU, Figs 12-13) and the INT4 quantization attack (Table 14), with
-claims C6 and C7 decided beyond noise.
+claims C6 and C7 decided beyond noise (`clusters`: an author's questions resampled together).
 
 The protocol (F.1): finetune a pretrained base on every TOFU author; unlearn the forget authors with GradDiff;
 distill the unlearned model back into the base on the full TOFU data; attack for 100 steps the unlearned model, the
@@ -78,14 +78,15 @@ def quantization_table(grades: dict) -> pd.DataFrame:
 
 
 def quantization_recovers_less(items: dict, unlearned: str = "Unlearn", distilled: str = "Unlearn-and-Distill",
-                               n_boot: int = 1000) -> tuple[str, Interval]:
+                               n_boot: int = 1000, clusters=None) -> tuple[str, Interval]:
     """C6: items {(model, precision): forget Q&A probability per forget question [N]} for both models at "fp32" and
     "int4". The margin, (int4 - fp32 of `unlearned`) - (int4 - fp32 of `distilled`), with its paired bootstrap
     interval over the forget questions; > 0 claimed."""
     keys = [(unlearned, "fp32"), (unlearned, "int4"), (distilled, "fp32"), (distilled, "int4")]
     _require(keys, list(items), "C6")
     scores = np.stack([np.asarray(items[k], float) for k in keys])  # [4, N]
-    interval = paired_bootstrap(scores, lambda m: (m[:, 1] - m[:, 0]) - (m[:, 3] - m[:, 2]), n_boot=n_boot)
+    interval = paired_bootstrap(scores, lambda m: (m[:, 1] - m[:, 0]) - (m[:, 3] - m[:, 2]), n_boot=n_boot,
+                                clusters=clusters)
     means = scores.mean(-1)
     detail = (f"forget Q&A prob under INT4: {unlearned} {means[0]:.3f} -> {means[1]:.3f}, "
               f"{distilled} {means[2]:.3f} -> {means[3]:.3f}")
@@ -105,7 +106,7 @@ def grade_fp32_int4(evaluator, models: dict) -> tuple[dict, dict]:
     return grades, forget
 
 
-def int4_rises(items: dict, n_boot: int = 1000) -> pd.DataFrame:
+def int4_rises(items: dict, n_boot: int = 1000, clusters=None) -> pd.DataFrame:
     """What INT4 brings back in each model: items {(model, precision): forget Q&A probability per forget question
     [N]}, "fp32" and "int4" for every model. One row per model: fp32, int4, rise = int4 - fp32 with its 95% paired
     bootstrap interval over the forget questions (> 0: quantization recovers forgotten answers)."""
@@ -113,14 +114,14 @@ def int4_rises(items: dict, n_boot: int = 1000) -> pd.DataFrame:
     for model in dict.fromkeys(m for m, _ in items):
         _require([(model, "fp32"), (model, "int4")], list(items), "INT4's rise")
         scores = np.stack([np.asarray(items[(model, p)], float) for p in ("fp32", "int4")])  # [2, N]
-        rise = paired_bootstrap(scores, lambda m: m[:, 1] - m[:, 0], n_boot=n_boot)
+        rise = paired_bootstrap(scores, lambda m: m[:, 1] - m[:, 0], n_boot=n_boot, clusters=clusters)
         rows.append({"model": model, "fp32": scores[0].mean(), "int4": scores[1].mean(), "rise": rise.effect,
                      "ci_low": rise.low, "ci_high": rise.high})
     return pd.DataFrame(rows)
 
 
 def relearns_like_base(attacks: dict, unlearned: str = "Unlearn", distilled: str = "Unlearn-and-Distill",
-                       base: str = "Base", n_boot: int = 1000) -> tuple[str, Interval]:
+                       base: str = "Base", n_boot: int = 1000, clusters=None) -> tuple[str, Interval]:
     """C7: attacks {label: Artifact} graded on the same forget questions. For the worst-case forget Q&A probability
     averaged over the attack and at its end: |unlearned - distilled| - |distilled - base|, the smaller of the two,
     with its paired bootstrap interval over the forget questions; > 0 claimed."""
@@ -131,7 +132,7 @@ def relearns_like_base(attacks: dict, unlearned: str = "Unlearn", distilled: str
     def margin(means):  # [B, models, rates, steps] -> [B]
         auc, final = worst_case_summary(means, steps, True)
         return np.minimum(*(np.abs(m[:, u] - m[:, d]) - np.abs(m[:, d] - m[:, b]) for m in (auc, final)))
-    interval = paired_bootstrap(scores, margin, n_boot=n_boot)
+    interval = paired_bootstrap(scores, margin, n_boot=n_boot, clusters=clusters)
     auc, final = worst_case_summary(scores.mean(-1)[None], steps, True)
     detail = "; ".join(f"{name}: " + ", ".join(f"{labels[i]} {m[0, i]:.3f}" for i in (u, d, b))
                        for name, m in (("averaged over the attack", auc), ("at its end", final)))

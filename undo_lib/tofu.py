@@ -125,6 +125,9 @@ class TofuEvaluator:
 
     def __init__(self, sets: dict, tokenizer):
         self.sets, self.tokenizer, self._memo = dict(sets), tokenizer, OrderedDict()
+        # an author's questions share an id (the claims' bootstrap draws them together, stats.py)
+        self.clusters = {name: np.unique([f.author for f in facts], return_inverse=True)[1]
+                         for name, facts in self.sets.items()}
 
     def only(self, *names) -> "TofuEvaluator":
         missing = set(names) - set(self.sets)
