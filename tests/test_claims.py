@@ -37,14 +37,19 @@ def test_claim_c2_needs_every_method_and_both_measures():
 
 def test_pareto_front_and_claim_c5():
     acc = pd.DataFrame({"method": ["undo", "undo", "undo", "sam", "sam"],
-                        "retain": [0.8, 0.7, 0.6, 0.65, 0.85], "forget": [0.2, 0.1, 0.15, 0.12, 0.3]})
+                        "retain": [0.8, 0.7, 0.6, 0.55, 0.85], "forget": [0.2, 0.1, 0.15, 0.12, 0.3]})
     front = claims.pareto_front(acc[acc.method == "undo"], higher_is_better=True)
     assert front[["retain", "forget"]].values.tolist() == [[0.7, 0.1], [0.8, 0.2]]  # (0.6, 0.15) is dominated
     holds, detail = claims.undo_not_dominated(acc, higher_is_better=True, methods=("sam",))
-    assert holds and "no baseline point" in detail and "every method's points span UNDO's retain" in detail
+    assert holds and "no baseline point" in detail and "every method's frontier spans UNDO's retain" in detail
     narrow = pd.concat([acc, pd.DataFrame({"method": ["max_ent"], "retain": [0.9], "forget": [0.5]})])
     detail = claims.undo_not_dominated(narrow, higher_is_better=True, methods=("sam", "max_ent"))[1]
-    assert "outside the retain range of MaxEnt (compared" in detail and "SAM" not in detail.split("outside")[1]
+    assert "outside the frontier of MaxEnt (compared" in detail and "SAM" not in detail.split("outside")[1]
+    # a dominated low-retain point does not make MaxEnt's frontier reach UNDO's retain (frontier_at clamps there)
+    dominated = pd.concat([acc, pd.DataFrame({"method": ["max_ent"] * 2, "retain": [0.5, 0.9],
+                                              "forget": [0.95, 0.6]})])
+    detail = claims.undo_not_dominated(dominated, higher_is_better=True, methods=("sam", "max_ent"))[1]
+    assert "outside the frontier of MaxEnt" in detail
     with pytest.raises(ValueError, match="C5: no grad_diff, max_ent, rmu, npo, simnpo, rep_noise, undial"):
         claims.undo_not_dominated(acc, higher_is_better=True)  # every compared method, or no verdict
     beaten = pd.concat([acc, pd.DataFrame({"method": ["rmu"], "retain": [0.75], "forget": [0.05]})])

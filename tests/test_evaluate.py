@@ -98,3 +98,14 @@ def test_problem_stream_encodes_like_evaluation(digits_tokenizer):
     stream = problems_stream("p", problems, digits_tokenizer).ids
     batch = answer_batch(problems, digits_tokenizer)
     assert torch.equal(stream, batch["input_ids"][0][batch["attention_mask"][0].bool()])
+
+
+def test_an_evaluator_keeps_one_cluster_id_per_item_in_its_parts():
+    import numpy as np
+    from undo_lib.evaluate import Evaluator
+    rows = {"input_ids": torch.zeros(4, 3, dtype=torch.long), "attention_mask": torch.ones(4, 3, dtype=torch.long)}
+    e = Evaluator("cross_entropy", {"retain": rows, "forget": rows}, {"forget": np.array([0, 0, 1, 1])})
+    assert e.only("forget").clusters["forget"].tolist() == [0, 0, 1, 1] and e.only("retain").clusters == {}
+    for bad in ({"forget": np.array([0, 1])}, {"holdout": np.array([0, 0, 1, 1])}):
+        with pytest.raises(ValueError, match="not one per item"):
+            Evaluator("cross_entropy", {"retain": rows, "forget": rows}, bad)

@@ -79,6 +79,21 @@ def test_correlated_items_widen_the_interval_only_when_resampled_as_clusters():
     facts = paired_bootstrap(scores, _mean_difference, n_boot=2000, clusters=np.repeat(np.arange(100), 4))
     ratio = (facts.high - facts.low) / (items.high - items.low)
     assert facts.effect == items.effect and 1.5 < ratio < 2.5
-    both = joint_bootstrap([scores, scores], lambda m: m[0][:, 0] - m[1][:, 1], n_boot=500,
-                           clusters=[None, np.repeat(np.arange(100), 4)])
-    assert both.low < both.effect < both.high
+    with pytest.raises(ValueError, match="at least 2 clusters"):
+        paired_bootstrap(scores, _mean_difference, clusters=np.zeros(400))
+
+
+def test_a_joint_cluster_bootstrap_resamples_each_group_as_a_by_hand_loop_does():
+    rng = np.random.default_rng(5)
+    a, b = rng.random((2, 6)), rng.random((2, 4))
+    clusters = [None, np.array([0, 0, 1, 2])]
+    got = joint_bootstrap([a, b], lambda m: m[0][:, 0] - m[1][:, 1], n_boot=30, clusters=clusters)
+    draw, want = np.random.default_rng(0), []
+    for _ in range(30):  # per replicate: group a's items, then group b's clusters
+        items = draw.integers(0, 6, size=(1, 6))[0]
+        picks = draw.integers(0, 3, size=(1, 3))[0]
+        members = np.concatenate([np.flatnonzero(clusters[1] == p) for p in picks])
+        want.append(a[0, items].mean() - b[1, members].mean())
+    assert np.allclose(got.draws, want)
+    with pytest.raises(ValueError, match="one entry"):
+        joint_bootstrap([a, b], lambda m: m[0][:, 0], clusters=[None])

@@ -28,7 +28,7 @@ def test_the_attacker_takes_the_best_adversary_and_c8_is_its_margin():
     attacks, curves = _by_adversary(rng, plan)
     holds, detail = wmdp_claims.undo_more_resilient(curves, higher_is_better=True, methods=("max_ent", "rmu"))
     assert holds and "MaxEnt yes: UNDO" in detail and "RMU yes" in detail
-    with pytest.raises(ValueError, match="C2: no max_ent_kl, rmu_section6"):  # by default Section 6's two methods
+    with pytest.raises(ValueError, match="C8: no max_ent_kl, rmu_section6"):  # by default Section 6's two methods
         wmdp_claims.undo_more_resilient(curves, higher_is_better=True)
     merged = wmdp_claims.against_every_adversary(curves.assign(key=curves.adversary))  # a store key per attack
     assert "key" not in merged

@@ -74,18 +74,18 @@ def oracle_matching_not_robust(curves: pd.DataFrame, higher_is_better: bool,
 
 
 def distillation_robustifies(curves: pd.DataFrame, higher_is_better: bool, distilled="Unlearn-and-Distill",
-                             unlearned="Unlearn", methods=C2_METHODS):
+                             unlearned="Unlearn", methods=C2_METHODS, claim: str = "C2"):
     """C2: for every method of `curves` (tidy, with a `method` column; `methods` must all be there), the
     distilled model's worst-case forget curve is worse for the attacker than the unlearned-only model's, both
     averaged over the attack (auc) and at its last step (final). Holds when every method does."""
     slower = (lambda a, b: a < b) if higher_is_better else (lambda a, b: a > b)
     verdicts, parts = [], []
     if curves.empty:
-        raise ValueError("C2: no relearning curves")
-    _require(methods, curves.method.unique(), "C2")
+        raise ValueError(f"{claim}: no relearning curves")
+    _require(methods, curves.method.unique(), claim)
     for method, g in curves.groupby("method", sort=False):
         s = relearning_summary(g, higher_is_better)
-        _require((distilled, unlearned), s.index, f"C2 ({method})")
+        _require((distilled, unlearned), s.index, f"{claim} ({method})")
         ok = all(slower(s.loc[distilled, k], s.loc[unlearned, k]) for k in ("auc", "final"))
         verdicts.append(ok)
         parts.append(f"{display_name(method)} {'yes' if ok else 'NO'}: U&D {s.loc[distilled, 'auc']:.3f} "
@@ -201,14 +201,15 @@ def undo_not_dominated(points: pd.DataFrame, higher_is_better: bool, undo="undo"
     beaten = [(r.method, round(r.retain, 3), round(r.forget, 3), round(f.retain, 3), round(f.forget, 3))
               for r in others.itertuples() for f in front.itertuples()
               if dominates((r.retain, r.forget), (f.retain, f.forget))]
-    outside = [display_name(m) for m, g in others.groupby("method", sort=False)
-               if not front.retain.between(g.retain.min(), g.retain.max()).all()]
+    undo_retain = points[points.method == undo].retain  # every UNDO point, as the matched-retain interval reads
+    spans = {m: pareto_front(g, higher_is_better).retain for m, g in others.groupby("method", sort=False)}
+    outside = [display_name(m) for m, r in spans.items() if not undo_retain.between(r.min(), r.max()).all()]
     frontier = [(round(a, 3), round(b, 3)) for a, b in zip(front.retain, front.forget)]
     detail = (f"UNDO frontier (retain, forget): {frontier}; "
               + ("no baseline point dominates it" if not beaten else
                  "dominated by " + "; ".join(f"{m} ({a}, {b}) over ({c}, {d})" for m, a, b, c, d in beaten[:5]))
-              + (f"; UNDO's retain lies outside the retain range of {', '.join(outside)} (compared at matched retain "
-                 "with their nearest point)" if outside else "; every method's points span UNDO's retain"))
+              + (f"; UNDO's retain lies outside the frontier of {', '.join(outside)} (compared at matched retain with "
+                 "its nearest frontier point)" if outside else "; every method's frontier spans UNDO's retain"))
     return not beaten, detail
 
 
@@ -361,4 +362,4 @@ def undo_matched_retain_interval(attacks: dict, higher_is_better: bool, undo: st
             gaps.append(sign * (frontier - u_for))
         return np.array([min(g.max() for g in gaps)])  # UNDO's best point against each method, worst method
     return joint_bootstrap([np.concatenate(retain), np.concatenate(forget)], margin, n_boot=n_boot,
-                           clusters=list(clusters))
+                           clusters=list(clusters) if clusters is not None else None)

@@ -97,8 +97,8 @@ class Evaluator:
             raise ValueError(f"Evaluator kind must be 'accuracy' or 'cross_entropy', got {kind!r}")
         self.kind, self.sets, self.clusters = kind, sets, dict(clusters or {})
         for name, ids in self.clusters.items():
-            if len(ids) != len(sets[name]["input_ids"]):
-                raise ValueError(f"clusters of {name!r}: {len(ids)} ids for {len(sets[name]['input_ids'])} items")
+            if name not in sets or len(ids) != len(sets[name]["input_ids"]):
+                raise ValueError(f"clusters of {name!r}: {len(ids)} ids, not one per item of a set {sorted(sets)}")
         self._memo = OrderedDict()  # weights fingerprint -> grades
 
     def only(self, *names) -> "Evaluator":

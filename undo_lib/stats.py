@@ -42,7 +42,10 @@ def _cluster_index(clusters, n: int):
     clusters = np.asarray(clusters)
     if clusters.shape != (n,):
         raise ValueError(f"clusters must name one cluster per item ({n}), got shape {clusters.shape}")
-    return np.unique(clusters, return_inverse=True)[1]
+    index = np.unique(clusters, return_inverse=True)[1]
+    if index.max() < 1:
+        raise ValueError("a cluster bootstrap needs at least 2 clusters")
+    return index
 
 
 def _resampled_means(scores: np.ndarray, b: int, rng, index) -> np.ndarray:
@@ -85,8 +88,11 @@ def joint_bootstrap(groups: list, statistic, n_boot: int = 1000, seed: int = 0, 
     groups = [np.asarray(g, dtype=float) for g in groups]
     if any(g.shape[-1] < 2 for g in groups):
         raise ValueError("a bootstrap needs at least 2 items in every group")
+    clusters = [None] * len(groups) if clusters is None else list(clusters)
+    if len(clusters) != len(groups):
+        raise ValueError(f"clusters: one entry (None or ids) per group, got {len(clusters)} for {len(groups)}")
     rng = np.random.default_rng(seed)
-    index = [_cluster_index(c, g.shape[-1]) for c, g in zip(clusters or [None] * len(groups), groups)]
+    index = [_cluster_index(c, g.shape[-1]) for c, g in zip(clusters, groups)]
     estimate = float(statistic([g.mean(-1)[None] for g in groups])[0])
     draws = np.array([float(statistic([np.moveaxis(_resampled_means(g, 1, rng, i), -1, 0)
                                        for g, i in zip(groups, index)])[0]) for _ in range(n_boot)])

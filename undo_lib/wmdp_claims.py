@@ -35,7 +35,7 @@ def undo_more_resilient(curves: pd.DataFrame, higher_is_better: bool, undo: str 
     all be there), the `undo` model's worst case over every adversary and rate is worse for the attacker than the
     `unlearned` model's, averaged over the attack and at its end."""
     holds, detail = distillation_robustifies(against_every_adversary(curves), higher_is_better, undo, unlearned,
-                                             methods=methods)
+                                             methods=methods, claim="C8")
     return holds, detail.replace("U&D", "UNDO")
 
 
