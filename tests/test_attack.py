@@ -78,17 +78,6 @@ def test_best_rates_flag_an_adversary_limited_by_its_grid():
     assert low.loc["A", "best_lr"] == 1e-4 and low.loc["A", "at_edge"]
 
 
-def _strongest_adversary(curves, higher_is_better):
-    """The curves of each model's strongest adversary: the one whose best forget value at the last step is the
-    attacker's best."""
-    forget = curves[curves.metric == "forget"]
-    last = forget[forget.step == forget.step.max()]
-    models = [c for c in ("method", "model") if c in curves]
-    pick = last.loc[(last.value.groupby([last[c] for c in models]).idxmax() if higher_is_better
-                     else last.value.groupby([last[c] for c in models]).idxmin()).values, models + ["adversary"]]
-    return curves.merge(pick, on=models + ["adversary"]).drop(columns="adversary")
-
-
 @pytest.mark.xfail(strict=True, raises=AssertionError,
                    reason="the language attack's top rate (3e-2) wins by 0.05-0.07 nats for the oracle and the random "
                           "student on seeds 1-2 (the README's table of grid edges): a known failure until a store version "
@@ -100,6 +89,7 @@ def test_committed_attacks_put_every_best_rate_inside_the_grid():
     that does best at the last step."""
     from undo_lib import repo_path
     from undo_lib.settings import HIGHER_IS_BETTER, SETTINGS
+    from undo_lib.wmdp_claims import strongest_adversary
     checked = 0
     for path in sorted(repo_path("results", "cpu").glob("*_relearning.csv")):
         curves = pd.read_csv(path)
@@ -107,7 +97,7 @@ def test_committed_attacks_put_every_best_rate_inside_the_grid():
             higher = HIGHER_IS_BETTER[SETTINGS[setting].metric]
             g = g.drop(columns=["setting", "seed", "scale", "key"], errors="ignore")
             if "adversary" in g:
-                g = _strongest_adversary(g, higher)
+                g = strongest_adversary(g, higher)
             best = best_rates(g, higher)
             checked += len(best)
             limited = best[best.edge_gain >= 0.02]

@@ -103,14 +103,14 @@ def test_edges_lists_an_edge_win_an_unfinished_attack_and_a_choice_at_a_sweeps_e
     assert [row for row in table if "fig7" in row] == [
         "| rate grid (fig7_relearning) | language | 1 | RMU / lr=1 | 0.03 | rates 0.0001 … 0.03 | 0.100 |",
         "| attack length (fig7_relearning) | language | 1 | RMU / lr=1 | – | steps 0 → 10 | 2.100 |"]
-    # notebook 05's, per adversary of Table 12 (an accuracy: the attacker wants it high)
-    wmdp = [dict(r, adversary=a, method="max_ent_kl", model="UNDO", setting="wmdp", value=-r["value"])
-            for r in rows if r["model"] == "Oracle" for a in ("forget/retain", "wiki-qa-long")]
+    # notebook 05's, by each model's strongest adversary of Table 12 (an accuracy: the attacker wants it high);
+    # wiki-qa-long is weaker everywhere and its own grid is not judged
+    wmdp = [dict(r, adversary=a, method="max_ent_kl", model="UNDO", setting="wmdp", value=-r["value"] - weaker)
+            for r in rows if r["model"] == "Oracle" for a, weaker in (("forget/retain", 0), ("wiki-qa-long", 1))]
     pd.DataFrame(wmdp).to_csv(tmp_path / "fig8_relearning.csv", index=False)
     table = report.edges(tmp_path).splitlines()[2:]
     assert [row for row in table if "fig8" in row and "rate grid" in row] == [
-        f"| rate grid (fig8_relearning) | wmdp | 1 | MaxEnt / UNDO / {a} | 0.03 | rates 0.0001 … 0.03 | 0.100 |"
-        for a in ("forget/retain", "wiki-qa-long")]
+        "| rate grid (fig8_relearning) | wmdp | 1 | MaxEnt / UNDO | 0.03 | rates 0.0001 … 0.03 | 0.100 |"]
 
 
 def test_c5_margin_from_points_interpolates_each_method_at_undos_retain():

@@ -90,3 +90,14 @@ def test_table13_by_budget_reads_each_students_retain_curve_against_the_bar():
     assert table.recovered.tolist() == [True, True, False, True, False, False, False, True]
     with pytest.raises(ValueError, match="alpha 0.25 has no retain curve"):
         wmdp_claims.alpha_budget_table(0.9, {0.25: curve([0.5] * 4).query("metric == 'loss'")})
+
+
+def test_the_strongest_adversary_is_the_one_that_reaches_the_attackers_best_at_the_end():
+    rng = np.random.default_rng(2)
+    plan = {"raw": {"max_ent": {"Unlearn": 0.9, "UNDO": 0.1}}, "qa": {"max_ent": {"Unlearn": 0.2, "UNDO": 0.6}}}
+    _, curves = _by_adversary(rng, plan)
+    got = wmdp_claims.strongest_adversary(curves, higher_is_better=True)
+    assert "adversary" not in got and len(got) == len(curves) // 2
+    for model, adversary in (("Unlearn", "raw"), ("UNDO", "qa")):
+        want = curves[(curves.model == model) & (curves.adversary == adversary)].drop(columns="adversary")
+        pd.testing.assert_frame_equal(got[got.model == model].reset_index(drop=True), want.reset_index(drop=True))

@@ -20,6 +20,7 @@ from . import report_stand_ins
 from .claims import frontier_at
 from .methods import display_name
 from .tables import markdown, per_seed, read, seed_list
+from .wmdp_claims import strongest_adversary
 
 START = "<!-- table {name}: generated from {path} by python -m undo_lib.report -->"
 END = "<!-- end of table {name} -->"
@@ -165,7 +166,7 @@ def _late_gain(worst: pd.DataFrame, keys: list[str], sign: float) -> pd.DataFram
 
 def edges(results_dir) -> str:
     """Where a grid or the attack's length limits the protocol (the relearning tables of notebooks 01-03, and those
-    of 04, 05 (per adversary) and 06 where saved): every attacked model whose attacker does best at an edge of the
+    of 04, 05 (each model's strongest adversary) and 06 where saved): every attacked model whose attacker does best at an edge of the
     rate grid by at least RESOLUTION at the last step, or whose worst case still gains at least RESOLUTION over the
     attack's last sixth; and every unlearning sweep whose validation choice is its lowest or highest rate."""
     from .attack import best_rates, worst_case
@@ -180,6 +181,8 @@ def edges(results_dir) -> str:
             g = g.drop(columns=["scale", "key", "setting", "seed", "alpha", "beta"], errors="ignore")
             g = g[g.model != "Data Filtering"]  # the oracle's own attack, listed from fig2_relearning
             higher = _higher_is_better(setting)
+            if "adversary" in g:  # Section 6: the grid and length of each model's strongest adversary
+                g = strongest_adversary(g, higher)
             keys = [c for c in ("method", "model", "adversary") if c in g.columns]
 
             def label(r):

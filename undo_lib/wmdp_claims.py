@@ -29,6 +29,19 @@ def against_every_adversary(curves: pd.DataFrame) -> pd.DataFrame:
     return curves.assign(lr=pair).drop(columns=["adversary", "key"], errors="ignore")  # key: one per attack
 
 
+def strongest_adversary(curves: pd.DataFrame, higher_is_better: bool) -> pd.DataFrame:
+    """The curves of each model's strongest adversary, without the `adversary` column: of the adversaries of Table
+    12, the one whose best rate reaches the attacker's best forget value at the last step (Section 6 reports "the
+    best adversary for each method"), so that its rate grid can be judged like a single adversary's."""
+    forget = curves[curves.metric == "forget"]
+    last = forget[forget.step == forget.step.max()]
+    models = [c for c in ("method", "model") if c in curves]
+    groups = last.value.groupby([last[c] for c in models])
+    best = groups.idxmax() if higher_is_better else groups.idxmin()
+    return curves.merge(last.loc[best.values, models + ["adversary"]], on=models + ["adversary"]).drop(
+        columns="adversary")
+
+
 def undo_more_resilient(curves: pd.DataFrame, higher_is_better: bool, undo: str = "UNDO",
                         unlearned: str = "Unlearn", methods=C8_METHODS) -> tuple[bool, str]:
     """C8 from tidy curves (adversary, method, model, lr, step, metric, value): for every method (`methods` must
