@@ -107,7 +107,8 @@ run_tests() {
     "$PY" -m papermill --prepare-only "$nb" "$prepared/$(basename "$nb")" -k python3 -p scale smoke \
       >"$prepared/prepare.log" 2>&1 || { cat "$prepared/prepare.log" >&2; echo "cannot prepare $nb" >&2; exit 1; }
   done
-  [ ${#paths[@]} -gt 0 ] || paths=(tests "$prepared")
+  # the notebooks first: they fill the smoke store, from which the browser test (tests/) then reads their stages
+  [ ${#paths[@]} -gt 0 ] || paths=("$prepared" tests)
   UNDO_STORE="$ROOT/build/smoke/store" "$PY" -m pytest "${paths[@]}" --nbval-lax \
     --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider --durations=15 ${args[@]+"${args[@]}"}
 }
