@@ -326,7 +326,7 @@ def alpha_matters_more_interval(attacks: dict, alphas, betas, higher_is_better: 
 
 
 def undo_matched_retain_interval(attacks: dict, higher_is_better: bool, undo: str = "undo",
-                                 n_boot: int = 1000, methods=C5_METHODS, clusters=(None, None)) -> Interval:
+                                 n_boot: int = 1000, methods=C5_METHODS, clusters=None) -> Interval:
     """C5 at matched retain (Section 6, Fig 7): for each other method, its frontier after the long attack
     (worst-case forget against retain before the attack; `frontier_at`) read at each UNDO point's retain, minus
     UNDO's own, signed so that > 0 means UNDO is better for the defender; UNDO's best point counts against each
@@ -335,7 +335,8 @@ def undo_matched_retain_interval(attacks: dict, higher_is_better: bool, undo: st
     point's retain is compared at its nearest frontier point.
 
     attacks: {method: {point label: Artifact}} of the comparison's models (Data Filtering excluded); `methods`
-    must all be there. clusters: (retain, forget) ids of the graded items (Evaluator.clusters), or None each."""
+    must all be there. clusters: (retain, forget) ids of the graded items (Evaluator.clusters, None for items
+    resampled one by one), or None."""
     _require((undo, *methods), attacks, "C5")
     names = list(attacks)
     retain, forget, sizes = [], [], []
@@ -362,4 +363,4 @@ def undo_matched_retain_interval(attacks: dict, higher_is_better: bool, undo: st
             gaps.append(sign * (frontier - u_for))
         return np.array([min(g.max() for g in gaps)])  # UNDO's best point against each method, worst method
     return joint_bootstrap([np.concatenate(retain), np.concatenate(forget)], margin, n_boot=n_boot,
-                           clusters=list(clusters) if clusters is not None else None)
+                           clusters=clusters)

@@ -115,7 +115,7 @@ def points(results_dir, seed: int = 0) -> str:
 def changes(results_dir) -> str:
     """The verdicts of store version 1 (claims_v1.csv: no intervals, the sign of the margin decided) against the
     pooled verdicts of claims.csv, per claim and setting that both hold."""
-    from .verdicts import summary
+    from .verdicts import shown, summary
     old, new = read(results_dir, "claims_v1"), summary(results_dir).set_index(["claim", "setting"])
     header = ["claim", "setting", "version 1: holds / fails (seeds)", "now: holds / fails / inconclusive",
               "pooled verdict now", "changed"]
@@ -125,7 +125,7 @@ def changes(results_dir) -> str:
             continue
         n, held = new.loc[(claim, setting)], g.holds.astype(bool)
         before = "holds" if held.all() else "fails" if not held.any() else "mixed"
-        verdict = n.verdict if n.verdict == "holds" else f"**{n.verdict}**"
+        verdict = shown(n.verdict)
         rows.append([claim, setting, f"{held.sum()} / {(~held).sum()}", f"{n.holds} / {n.fails} / {n.inconclusive}",
                      verdict, "no" if before == n.verdict else f"**{before} → {n.verdict}**"])
     return markdown(header, rows)
@@ -166,9 +166,10 @@ def _late_gain(worst: pd.DataFrame, keys: list[str], sign: float) -> pd.DataFram
 
 def edges(results_dir) -> str:
     """Where a grid or the attack's length limits the protocol (the relearning tables of notebooks 01-03, and those
-    of 04, 05 (each model's strongest adversary) and 06 where saved): every attacked model whose attacker does best at an edge of the
-    rate grid by at least RESOLUTION at the last step, or whose worst case still gains at least RESOLUTION over the
-    attack's last sixth; and every unlearning sweep whose validation choice is its lowest or highest rate."""
+    of 04, 05 (each model's strongest adversary) and 06 where saved): every attacked model whose attacker does best
+    at an edge of the rate grid by at least RESOLUTION at the last step, or whose worst case still gains at least
+    RESOLUTION over the attack's last sixth; and every unlearning sweep whose validation choice is its lowest or
+    highest rate."""
     from .attack import best_rates, worst_case
     rows = []
     names = ["fig2_relearning", "fig4_relearning", "fig5_relearning"]
@@ -183,7 +184,7 @@ def edges(results_dir) -> str:
             higher = _higher_is_better(setting)
             if "adversary" in g:  # Section 6: the grid and length of each model's strongest adversary
                 g = strongest_adversary(g, higher)
-            keys = [c for c in ("method", "model", "adversary") if c in g.columns]
+            keys = [c for c in ("method", "model") if c in g.columns]
 
             def label(r):
                 return " / ".join(display_name(str(getattr(r, c))) for c in keys)

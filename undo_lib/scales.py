@@ -92,9 +92,10 @@ PAPER_COMPARE = CompareCfg(sweep_points=None, sam_rhos=TABLE8_SAM_RHO, rep_noise
 
 
 # Scale cpu: three alphas of the sweep (the paper's 0.6 of Section 6 among them, so notebook 04 reuses its student)
-# and the grid's corners; four points per method in the comparison (issue 15; the paper: eight), spread over each
-# method's range: Table 8's radii, Table 7's weights, UNDIAL from a tenth to three times MaxEnt's rate, Section 6's
-# retain thresholds; plus notebook 03's strongest recovered alpha (Experiment.strongest_recovered_alpha).
+# and the grid's corners; in the comparison, every rate of each sweep (CPU_COMPARE below) and four points per other
+# method (issue 15; the paper: eight), spread over each method's range: Table 8's radii, Table 7's weights, UNDIAL
+# from a tenth to three times MaxEnt's rate, Section 6's retain thresholds; plus notebook 03's strongest recovered
+# alpha (Experiment.strongest_recovered_alpha).
 # Recovery is checked every 5 steps: at 25 (store version 2) the students recovered within one or two checks, so
 # that notebook 04's four retain thresholds stopped at the same step and gave the same point (language seed 2: 0.21
 # and 0.29 at step 50; arithmetic seed 1: three thresholds at one point), and C3's compute moved in steps of 0.05.

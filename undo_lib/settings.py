@@ -26,6 +26,11 @@ from .evaluate import Evaluator, answer_batch
 DATA_SEED = 42  # the paper's fixed seed for data sampling; the experiment seed varies initializations and batches
 
 
+def _spread(items, n: int) -> tuple:
+    """Every item, or n of them spread evenly (scale smoke's n_eval)."""
+    return tuple(items) if len(items) <= n else tuple(items[i] for i in torch.linspace(0, len(items) - 1, n).long())
+
+
 def _check_split(split: str) -> None:
     if split not in ("validation", "test"):
         raise ValueError(f"split must be 'validation' or 'test', got {split!r}")
@@ -156,12 +161,8 @@ class Arithmetic(Setting):
         sets, clusters = {}, {}
         for name, ops in (("retain", arithmetic.RETAIN_OPS), ("forget", arithmetic.FORGET_OPS)):
             problems = arithmetic.graded_problems(ops, split, self.preset.word_problem_frac, DATA_SEED)
-            facts = arithmetic.graded_facts(ops, split)
-            keep = range(len(problems))
-            if len(problems) > self.preset.n_eval:
-                keep = torch.linspace(0, len(problems) - 1, self.preset.n_eval).long().tolist()
-            sets[name] = answer_batch([problems[i] for i in keep], self.tokenizer)
-            clusters[name] = np.array([facts[i] for i in keep])
+            sets[name] = answer_batch(list(_spread(problems, self.preset.n_eval)), self.tokenizer)
+            clusters[name] = np.array(_spread(arithmetic.graded_facts(ops, split), self.preset.n_eval))
         return Evaluator("accuracy", sets, clusters)
 
     @property
@@ -208,9 +209,10 @@ class Language(Setting):
             if n < 2:
                 raise ValueError(f"{lang}: {len(stream.ids)} held-out tokens, under two windows of {p.seq_len}")
             windows = stream.ids[: n * p.seq_len].view(n, p.seq_len)
-            covering = sorted(set(w for w in (stream.starts // p.seq_len).tolist() if w < n))
+            covered = {w for w in (stream.starts // p.seq_len).tolist() if w < n}
+            covering = sorted(covered)
             rows = max(1, min(p.n_eval // p.seq_len, n // 2), -(-len(covering) // 2))
-            rest = [w for w in range(n) if w not in set(covering)]
+            rest = [w for w in range(n) if w not in covered]
             k = min(len(rest), max(0, 2 * rows - len(covering)))
             picked = sorted(covering + [rest[i] for i in torch.linspace(0, len(rest) - 1, k).round().long()])
             chunk = windows[picked[0::2] if split == "validation" else picked[1::2]]
@@ -257,14 +259,11 @@ class WmdpStandIn(Arithmetic):
         from .multiple_choice import ChoiceEvaluator, ChoiceTask
         _check_split(split)
         bos, n = self.tokenizer.bos_token, self.preset.n_eval
-
-        def spread(rows):  # every question, or n_eval of them spread evenly (scale smoke)
-            return rows if len(rows) <= n else tuple(rows[int(i)] for i in torch.linspace(0, len(rows) - 1, n))
         tasks, clusters = {}, {}
         for metric, ops in (("retain", arithmetic.RETAIN_OPS), ("forget", arithmetic.FORGET_OPS)):
-            rows = spread(choices.questions(ops, split, DATA_SEED))
+            rows = _spread(choices.questions(ops, split, DATA_SEED), n)  # every question, or n_eval (smoke)
             tasks[metric] = ChoiceTask(f"standin_{metric}_{split}", rows, prefix=bos)
-            clusters[metric] = np.array(spread(arithmetic.graded_facts(ops, split)))  # a question's fact
+            clusters[metric] = np.array(_spread(arithmetic.graded_facts(ops, split), n))  # a question's fact
         return ChoiceEvaluator(tasks, self.tokenizer, tempfile.mkdtemp(prefix="undo-choice-"), engine="batched",
                                clusters=clusters)
 

@@ -86,6 +86,11 @@ def table(results_dir, claim: str | None = None, scale: str | None = None) -> pd
     return t[CLAIM_COLUMNS].sort_values(["claim", "setting", "seed"]).reset_index(drop=True)
 
 
+def shown(verdict: str) -> str:
+    """A verdict as the README's tables show it: bold unless it holds."""
+    return verdict if verdict == "holds" else f"**{verdict}**"
+
+
 def _margin(effect, low, high) -> str:
     return f"{effect:+.3f} [{low:+.3f}, {high:+.3f}]" if pd.notna(effect) else "no interval"
 
@@ -97,16 +102,15 @@ def markdown(results_dir, scale: str | None = None) -> str:
     lines = ["| claim | setting | seeds | holds / fails / inconclusive | pooled verdict | mean margin [95% interval] |",
              "|---|---|---|---|---|---|"]
     for r in s.itertuples():
-        verdict = r.verdict if r.verdict == "holds" else f"**{r.verdict}**"
-        lines.append(f"| {r.claim} | {r.setting} | {r.seeds} | {r.holds} / {r.fails} / {r.inconclusive} | {verdict} "
+        counts = f"{r.holds} / {r.fails} / {r.inconclusive}"
+        lines.append(f"| {r.claim} | {r.setting} | {r.seeds} | {counts} | {shown(r.verdict)} "
                      f"| {_margin(r.effect, r.ci_low, r.ci_high)} |")
     t = table(results_dir, scale=scale)
     lines += ["", "Per seed:", "",
               "| claim | setting | scale | seed | verdict | margin [95% interval] | numbers compared |",
               "|---|---|---|---|---|---|---|"]
     for r in t.itertuples():
-        verdict = r.verdict if r.verdict == "holds" else f"**{r.verdict}**"
-        margin = _margin(r.effect, r.ci_low, r.ci_high)
+        verdict, margin = shown(r.verdict), _margin(r.effect, r.ci_low, r.ci_high)
         lines.append(f"| {r.claim} | {r.setting} | {r.scale} | {r.seed} | {verdict} | {margin} | {r.detail} |")
     return "\n".join(lines)
 
@@ -128,8 +132,8 @@ CLAIM_TITLES = {
 def pooled_cell(r) -> str:
     """A row of `summary` as one cell: the pooled verdict (bold unless it holds), the mean margin with its 95%
     interval, and the number of seeds."""
-    verdict = r.verdict if r.verdict == "holds" else f"**{r.verdict}**"
-    return f"{verdict}, {_margin(r.effect, r.ci_low, r.ci_high)} ({r.seeds} seed{'s' if r.seeds > 1 else ''})"
+    seeds = f"{r.seeds} seed{'s' if r.seeds > 1 else ''}"
+    return f"{shown(r.verdict)}, {_margin(r.effect, r.ci_low, r.ci_high)} ({seeds})"
 
 
 def verdict_grid(results_dir, scale: str) -> str:

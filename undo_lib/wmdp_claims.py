@@ -60,9 +60,9 @@ def undo_resilience_interval(attacks: dict, higher_is_better: bool, undo: str = 
     questions at the same steps."""
     if not attacks:
         raise ValueError("C8: no relearning attacks")
-    adversaries, required = list(attacks), methods
+    adversaries = list(attacks)
+    _require(methods, attacks[adversaries[0]], "C8")
     methods = list(attacks[adversaries[0]])
-    _require(required, methods, "C8")
     stacks, steps = [], None
     for method in methods:
         pair = []
