@@ -13,9 +13,11 @@ relearning-attack step, evaluation) it prints model FLOP/s as a share of the fp3
 Model FLOPs are counted by torch.utils.flop_counter on one step: 6 x parameters x tokens + attention for a plain
 step, plus the teacher's forward where there is one (SAM's second pass counted too). Step times are medians.
 Then the relearning attack's learning-rate sweep (the library's default against K sequential eager runs, and the
-vmapped batched path), the training loop against a bare loop doing the same work, and teacher-forced grading
+vmapped batched path), two models' sweeps in runner.run's worker pool (as the notebooks attack their models; eager and
+compiled, compile time shown) against the same runs sequential and eager, the training loop against a bare loop doing the same work, and teacher-forced grading
 against generate(). Stages start from random weights (speed does not depend on them); nothing is stored: the
 store and inductor's cache are temporary folders, so compile times are from an empty cache (--warm: the store's).
+--parts picks what to measure (default: all of it).
 """
 import argparse
 import copy
@@ -41,6 +43,8 @@ from undo_lib.objectives import cross_entropy  # noqa: E402
 from undo_lib.execute import stage_inputs  # noqa: E402
 from undo_lib.methods import method  # noqa: E402
 from undo_lib.pipeline import Experiment  # noqa: E402
+from undo_lib import runner  # noqa: E402
+from undo_lib.runner import Job  # noqa: E402
 from undo_lib.stages import From  # noqa: E402
 from undo_lib.train import TrainCfg, adamw, make_scheduler, train  # noqa: E402
 
@@ -49,9 +53,10 @@ def _silent_tqdm(*args, **kwargs):  # the figures alone: no progress bars from t
     return tqdm.auto.tqdm(*args, **{**kwargs, "disable": True})
 
 
-for _module in ("undo_lib.train", "undo_lib.attack"):
+for _module in ("undo_lib.train", "undo_lib.attack", "undo_lib.runner"):
     sys.modules[_module].tqdm = _silent_tqdm
 
+PARTS = ("stages", "sweep", "pool-sweep", "loop", "grading")
 MATMULS = ("aten::mm", "aten::bmm", "aten::addmm", "aten::baddbmm")
 STAGES = ("pretrain", "distill", "grad_diff", "max_ent", "rmu", "npo", "simnpo", "sam", "rep_noise", "undial", "relearn",
           "evaluate")
@@ -258,11 +263,15 @@ def sweep_eager(model, batches, evaluator, cfg, later):
             opt.zero_grad(set_to_none=True)
 
 
-def bench_sweep(exp, rounds):
+def sweep_inputs(exp):
+    """(cfg, batches, model, later) of the bench's sweep: the preset's attack on the reference, forget graded."""
     cfg, mix = exp.preset.attack, exp.setting.mixture("attack")
     batches = lambda s: mix.batch(s, cfg.batch_size, 0)  # noqa: E731
-    model = exp.pretrain("reference").model()
-    later = exp.evaluator.only("forget")
+    return cfg, batches, exp.pretrain("reference").model(), exp.evaluator.only("forget")
+
+
+def bench_sweep(exp, rounds):
+    cfg, batches, model, later = sweep_inputs(exp)
     runs = {"K sequential eager": lambda: sweep_eager(model, batches, exp.evaluator, cfg, later),
             "default": lambda: relearn_sweep_sequential(model, batches, exp.evaluator, cfg, later=later),
             "vmapped": lambda: relearn_sweep_batched(model, batches, exp.evaluator, cfg, later=later),
@@ -297,6 +306,43 @@ def bench_sweep(exp, rounds):
           f"{flops / 1e12:.2f} TFLOP (speed-up: median over {rounds} rounds of each round's ratio): {parts}; the "
           f"compiled sweep's first run (its graphs compiled by the stage rows): {first_compiled:.1f} s. K sequential "
           f"eager runs at ~{eager_share:.0%} of the peak: 1.5x would need {1.5 * eager_share:.0%}")
+
+
+def _sweep_job(job):
+    """A runner job: one model's sweep (bench_sweep's), in a worker process, compiled when job.spec is "1"."""
+    with_compile(job.spec)
+    exp = experiment(*job.experiment)
+    cfg, batches, model, later = sweep_inputs(exp)
+    relearn_sweep_sequential(model, batches, exp.evaluator, cfg, later=later)
+
+
+def bench_sweep_pool(exp, rounds, store):
+    """Two models' sweeps as the notebooks run their attacks: runner.run's pool (one process per core, one thread
+    each), eager and compiled, against the same 2 x K runs sequential and eager at all threads. Round 0 is the
+    pool's first compiled run: fresh workers compiling from the bench's empty inductor cache (counted, shown)."""
+    cfg, batches, model, later = sweep_inputs(exp)
+    jobs = lambda flag, r: [Job((exp.scale, exp.setting.name, store), flag, f"{flag}-{r}-{i}", "sweep")  # noqa
+                            for i in range(2)]
+    runs = {"2 x K sequential eager": lambda r: [sweep_eager(model, batches, exp.evaluator, cfg, later)
+                                                 for _ in range(2)],
+            "pool": lambda r: runner.run(jobs("0", r), _sweep_job),
+            "pool compiled": lambda r: runner.run(jobs("1", r), _sweep_job)}
+    times = {k: [] for k in runs}
+    for r in range(rounds + 1):
+        for k, fn in runs.items():
+            if r == 0 and k != "pool compiled":
+                continue
+            start = time.perf_counter()
+            fn(r)
+            times[k].append(time.perf_counter() - start)
+    runner._stop_pool()
+    first = times["pool compiled"].pop(0)
+    base = statistics.median(times["2 x K sequential eager"])
+    parts = ", ".join(f"{k} {statistics.median(v):.1f} s ({base / statistics.median(v):.2f}x)"
+                      for k, v in times.items())
+    print(f"{exp.setting.name} sweep of 2 models in the worker pool ({runner.workers()} processes x 1 thread), "
+          f"K={len(cfg.lrs)} x {cfg.steps} steps each (median of {rounds} rounds): {parts}; the pool's first "
+          f"compiled run, its workers compiling from an empty cache: {first:.1f} s ({base / first:.2f}x)")
 
 
 def bench_loop(exp, steps, rounds):
@@ -376,7 +422,11 @@ def main():
                         help="stages also measured with UNDO_COMPILE=1 (comma-separated; '' for none)")
     parser.add_argument("--no-pool", dest="pool", action="store_false", help="skip the worker-pool column")
     parser.add_argument("--warm", action="store_true", help="compile into the store's inductor cache, not an empty one")
+    parser.add_argument("--parts", default=",".join(PARTS), help=f"what to measure (comma-separated: {', '.join(PARTS)})")
     args = parser.parse_args()
+    parts = args.parts.split(",")
+    if set(parts) - set(PARTS):
+        parser.error(f"--parts takes {', '.join(PARTS)}; got {args.parts!r}")
     with_compile("0")
     settings = ("arithmetic", "language") if args.setting == "both" else (args.setting,)
     peak = matmul_peak()
@@ -388,14 +438,16 @@ def main():
           f"peak (2048 x 2048): {peak / 1e9:.0f} GFLOP/s at {threads} threads, {peak1 / 1e9:.0f} at 1 thread")
     with tempfile.TemporaryDirectory() as store:
         exps = {s: experiment(args.scale, s, os.path.join(store, s)) for s in settings}
-        for exp in exps.values():
+        for exp in exps.values() if "stages" in parts else ():
             bench_stages(exp, args, peak1)
         print()
-        for exp in exps.values():
+        for exp in exps.values() if "sweep" in parts else ():
             bench_sweep(exp, args.rounds)
-        for exp in exps.values():
+        for setting, exp in exps.items() if "pool-sweep" in parts else ():
+            bench_sweep_pool(exp, args.rounds, os.path.join(store, setting))
+        for exp in exps.values() if "loop" in parts else ():
             bench_loop(exp, 12, 4 * args.rounds)
-        if "arithmetic" in exps:
+        if "arithmetic" in exps and "grading" in parts:
             bench_accuracy(exps["arithmetic"], 256)
     print(f"fp32 matmul peak measured again at the end: {matmul_peak() / 1e9:.0f} GFLOP/s at {threads} threads "
           f"(the shares above use the one at the start)")
