@@ -54,8 +54,8 @@ fail_usage() { echo "run_all.sh: $1" >&2; usage >&2; exit 2; }
 
 NOTEBOOK_PARAMS=" seed setting rmu_retain results_dir figures_dir "
 
-run_notebooks() {
-  local scale=cpu params=() results_dir="" seeds=""
+scale=cpu params=() results_dir="" seeds=""
+parse_notebook_args() {  # before any set-up: a bad argument fails at once, with the usage
   while [ $# -gt 0 ]; do
     case "$1" in
       -h|--help) usage; exit 0 ;;
@@ -73,6 +73,9 @@ run_notebooks() {
   done
   case "$scale" in smoke|cpu|gpu|paper) ;; *) fail_usage "--scale must be smoke, cpu, gpu or paper, got '$scale'" ;; esac
   case " ${params[*]-} " in *" -p seed "*) [ -z "$seeds" ] || fail_usage "give the seed with -p seed or --seeds, not both" ;; esac
+}
+
+run_notebooks() {  # with the arguments parse_notebook_args read
   mkdir -p "build/$scale"
   local start=$SECONDS
   local runs=("")  # one run with the notebooks' own seed, or one per seed of --seeds
@@ -117,10 +120,15 @@ make_student_edition() {  # each run of cells tagged "solution" becomes one empt
   "$PY" -m undo_lib.editions notebooks build/student
 }
 
-case "${1:-}" in -h|--help) usage; exit 0 ;; esac
+case "${1:-}" in
+  -h|--help) usage; exit 0 ;;
+  test) ;;
+  student) [ $# -eq 1 ] || fail_usage "student takes no arguments" ;;
+  *) parse_notebook_args "$@" ;;
+esac
 ensure_env
 case "${1:-}" in
   test) shift; run_tests "$@" ;;
-  student) [ $# -eq 1 ] || fail_usage "student takes no arguments"; make_student_edition ;;
-  *) run_notebooks "$@" ;;
+  student) make_student_edition ;;
+  *) run_notebooks ;;
 esac
