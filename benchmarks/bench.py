@@ -14,9 +14,10 @@ Model FLOPs are counted by torch.utils.flop_counter on one step: 6 x parameters 
 step, plus the teacher's forward where there is one (SAM's second pass counted too). Step times are medians.
 Then the relearning attack's learning-rate sweep (the library's default against K sequential eager runs, and the
 vmapped batched path), two models' sweeps in runner.run's worker pool (as the notebooks attack their models; eager and
-compiled, compile time shown) against the same runs sequential and eager, the training loop against a bare loop doing the same work, and teacher-forced grading
-against generate(). Stages start from random weights (speed does not depend on them); nothing is stored: the
-store and inductor's cache are temporary folders, so compile times are from an empty cache (--warm: the store's).
+compiled, compile time shown) against the same runs sequential and eager, the training loop against a bare loop doing
+the same work, and teacher-forced grading against generate(). Stages start from random weights (speed does not
+depend on them); nothing is stored: the store and inductor's cache are temporary folders, so compile times are from
+an empty cache (--warm: the store's).
 --parts picks what to measure (default: all of it).
 """
 import argparse
@@ -422,7 +423,8 @@ def main():
                         help="stages also measured with UNDO_COMPILE=1 (comma-separated; '' for none)")
     parser.add_argument("--no-pool", dest="pool", action="store_false", help="skip the worker-pool column")
     parser.add_argument("--warm", action="store_true", help="compile into the store's inductor cache, not an empty one")
-    parser.add_argument("--parts", default=",".join(PARTS), help=f"what to measure (comma-separated: {', '.join(PARTS)})")
+    parser.add_argument("--parts", default=",".join(PARTS),
+                        help=f"what to measure (comma-separated: {', '.join(PARTS)})")
     args = parser.parse_args()
     parts = args.parts.split(",")
     if set(parts) - set(PARTS):
@@ -438,15 +440,19 @@ def main():
           f"peak (2048 x 2048): {peak / 1e9:.0f} GFLOP/s at {threads} threads, {peak1 / 1e9:.0f} at 1 thread")
     with tempfile.TemporaryDirectory() as store:
         exps = {s: experiment(args.scale, s, os.path.join(store, s)) for s in settings}
-        for exp in exps.values() if "stages" in parts else ():
-            bench_stages(exp, args, peak1)
+        if "stages" in parts:
+            for exp in exps.values():
+                bench_stages(exp, args, peak1)
         print()
-        for exp in exps.values() if "sweep" in parts else ():
-            bench_sweep(exp, args.rounds)
-        for setting, exp in exps.items() if "pool-sweep" in parts else ():
-            bench_sweep_pool(exp, args.rounds, os.path.join(store, setting))
-        for exp in exps.values() if "loop" in parts else ():
-            bench_loop(exp, 12, 4 * args.rounds)
+        if "sweep" in parts:
+            for exp in exps.values():
+                bench_sweep(exp, args.rounds)
+        if "pool-sweep" in parts:
+            for setting, exp in exps.items():
+                bench_sweep_pool(exp, args.rounds, os.path.join(store, setting))
+        if "loop" in parts:
+            for exp in exps.values():
+                bench_loop(exp, 12, 4 * args.rounds)
         if "arithmetic" in exps and "grading" in parts:
             bench_accuracy(exps["arithmetic"], 256)
     print(f"fp32 matmul peak measured again at the end: {matmul_peak() / 1e9:.0f} GFLOP/s at {threads} threads "

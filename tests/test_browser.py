@@ -1,7 +1,7 @@
 """The notebooks as a reader meets them: JupyterLab in a real (headless) Chromium, every notebook run at scale smoke
 through the UI (Run > Run All Cells), all side by side in one browser (a page and a kernel each), then saved and
-read back: no cell may end in an error, every figure cell must
-have drawn, and a screenshot of each is kept in build/browser/ (the README shows notebook 01's).
+read back: no cell may end in an error, every figure cell must have drawn, and a screenshot of each is kept in
+build/browser/ (the README shows notebook 01's).
 
 Needs Debian's `chromium` (`apt-get install chromium`) and the `playwright` Python package; `.ci/run` installs both.
 Without them the test fails and says what is missing, unless UNDO_SKIP_BROWSER=1 asks to skip it.
@@ -109,17 +109,17 @@ def runs(lab):
     out = {}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        pages = {path.name: _start(browser, url, path) for path in NOTEBOOKS}
+        pages = {path: _start(browser, url, path) for path in NOTEBOOKS}
         deadline = time.time() + RUN_TIMEOUT_S
         while len(out) < len(pages) and time.time() < deadline:
-            for name, page in pages.items():
-                if name not in out and _code_cells_done(page, n_code[name]):
-                    out[name] = _save(page, shots / f"{name[:-6]}.png")
+            for path, page in pages.items():
+                if path.name not in out and _code_cells_done(page, n_code[path.name]):
+                    out[path.name] = _save(page, shots / f"{path.stem}.png")
             time.sleep(1)
-        for name, page in pages.items():
-            if name not in out:
-                page.screenshot(path=str(shots / f"{name[:-6]}-timeout.png"), full_page=True)
-                out[name] = None
+        for path, page in pages.items():
+            if path.name not in out:
+                page.screenshot(path=str(shots / f"{path.stem}-timeout.png"), full_page=True)
+                out[path.name] = None
         browser.close()
     return out
 
