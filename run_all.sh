@@ -3,7 +3,7 @@
 #   ./run_all.sh [--scale NAME] [-p KEY VALUE ...]  every numbered notebook, in order, with papermill
 #                                                   (default scale: cpu) -> build/<scale>/, figures/, results/<scale>/
 #                                                   (and, at cpu, the executed copies in docs/notebooks/)
-#   ./run_all.sh test [PYTEST ARGS ...]             unit tests + nbval of every notebook at scale smoke
+#   ./run_all.sh test [PYTEST ARGS ...]             unit tests + every notebook at scale smoke
 #   ./run_all.sh student                            the student edition: notebooks without their solution cells
 #                                                   -> build/student/
 # Both first make (or reuse) .venv/ when the current Python lacks the project, and install it there.
@@ -39,14 +39,15 @@ ensure_env() {
 usage() {
   cat <<'USAGE'
 usage: ./run_all.sh [--scale NAME] [-p KEY VALUE ...]   every notebook in order (default scale: cpu)
-       ./run_all.sh test [PYTEST ARGS ...]              unit tests + nbval of every notebook at scale smoke
+       ./run_all.sh test [PYTEST ARGS ...]              unit tests + every notebook at scale smoke
        ./run_all.sh student                             the student edition (solution cells removed)
        ./run_all.sh --help
 
   --scale NAME   smoke | cpu | gpu | paper
   --seeds LIST   run every notebook once per seed, e.g. --seeds "0 1 2" (the paper's claims over seeds; default 0)
   -p KEY VALUE   a notebook parameter: seed, setting, rmu_retain, results_dir, figures_dir (not scale: use --scale)
-  test ARGS      pytest arguments; test paths given there replace the default ones (tests/ and the notebooks)
+  test ARGS      pytest arguments; test paths given there replace the default one (tests/, whose browser test runs
+                 every notebook; with UNDO_SKIP_BROWSER=1, nbval runs them)
 USAGE
 }
 
@@ -106,12 +107,18 @@ run_tests() {
       paths+=("$arg"); else args+=("$arg"); fi
   done
   rm -rf "$prepared" build/smoke/store && mkdir -p "$prepared"
-  for nb in notebooks/[0-9][0-9]_*.ipynb; do  # inject the smoke parameters, execute nothing
-    "$PY" -m papermill --prepare-only "$nb" "$prepared/$(basename "$nb")" -k python3 -p scale smoke \
-      >"$prepared/prepare.log" 2>&1 || { cat "$prepared/prepare.log" >&2; echo "cannot prepare $nb" >&2; exit 1; }
-  done
-  # the notebooks first: they fill the smoke store, from which the browser test (tests/) then reads their stages
-  [ ${#paths[@]} -gt 0 ] || paths=("$prepared" tests)
+  # By default tests/, whose browser test runs every notebook at smoke through JupyterLab from the empty smoke store;
+  # with UNDO_SKIP_BROWSER=1 (no browser) nbval runs the notebooks instead.
+  if [ ${#paths[@]} -eq 0 ]; then
+    paths=(tests)
+    if [ "${UNDO_SKIP_BROWSER:-0}" = 1 ]; then paths=("$prepared" tests); fi
+  fi
+  case " ${paths[*]}" in *" $prepared"*)
+    for nb in notebooks/[0-9][0-9]_*.ipynb; do  # inject the smoke parameters, execute nothing
+      "$PY" -m papermill --prepare-only "$nb" "$prepared/$(basename "$nb")" -k python3 -p scale smoke \
+        >"$prepared/prepare.log" 2>&1 || { cat "$prepared/prepare.log" >&2; echo "cannot prepare $nb" >&2; exit 1; }
+    done ;;
+  esac
   UNDO_STORE="$ROOT/build/smoke/store" "$PY" -m pytest "${paths[@]}" --nbval-lax \
     --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider --durations=15 ${args[@]+"${args[@]}"}
 }
