@@ -119,8 +119,11 @@ run_tests() {
         >"$prepared/prepare.log" 2>&1 || { cat "$prepared/prepare.log" >&2; echo "cannot prepare $nb" >&2; exit 1; }
     done ;;
   esac
-  UNDO_STORE="$ROOT/build/smoke/store" "$PY" -m pytest "${paths[@]}" --nbval-lax \
-    --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider --durations=15 ${args[@]+"${args[@]}"}
+  # One pytest-xdist worker per core, a test file each at a time, one thread each (two threads per worker on
+  # two cores make tiny models' steps spin-wait); `-n 0` among the arguments runs them in this process.
+  OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} UNDO_STORE="$ROOT/build/smoke/store" "$PY" -m pytest "${paths[@]}" \
+    -n auto --dist loadfile --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider \
+    --durations=15 ${args[@]+"${args[@]}"}
 }
 
 make_student_edition() {  # each run of cells tagged "solution" becomes one empty "answer" cell; plus an answer key
