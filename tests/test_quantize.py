@@ -25,3 +25,17 @@ def test_int4_rounds_every_linear_layer_to_16_levels_per_group_and_leaves_the_mo
     full, four = model(x).logits, quantized(x).logits
     assert 0 < (full - four).abs().max() < 0.5 * full.abs().max()  # close, not equal
     assert quantized.generate(input_ids=x[:, :4], max_new_tokens=3, do_sample=False).shape == (2, 7)
+
+
+def test_unpack_reads_each_byte_lowest_bits_first_into_blocks():
+    """The CPU unpacking that replaces quanto's C++ extension, against a value-by-value reference."""
+    from undo_lib.quantize import unpack
+    packed = torch.randint(0, 256, (5, 3), dtype=torch.uint8)
+    for bits in (2, 4):
+        per_byte = 8 // bits
+        want = torch.zeros(5 * per_byte, 3, dtype=torch.uint8)
+        for i in range(per_byte):
+            for r in range(5):
+                for c in range(3):
+                    want[i * 5 + r, c] = (int(packed[r, c]) // 2 ** (bits * i)) % 2 ** bits
+        assert torch.equal(unpack(packed, bits), want)
