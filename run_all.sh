@@ -13,7 +13,7 @@ ROOT=$(pwd)
 
 have_project() {  # the given Python imports this checkout's undo_lib and the notebook/test tools
   "$1" - "$ROOT" <<'PY' 2>/dev/null
-import sys, pathlib, undo_lib, papermill, nbval, seaborn
+import sys, pathlib, undo_lib, papermill, nbval, seaborn, xdist
 sys.exit(0 if undo_lib.REPO_ROOT == pathlib.Path(sys.argv[1]).resolve() else 1)
 PY
 }
