@@ -105,8 +105,10 @@ run_notebooks() {  # with the arguments parse_notebook_args read
 run_tests() {
   local prepared=build/smoke/nbval paths=() args=()
   for arg in "$@"; do  # test paths (existing files or folders, or prepared notebooks) replace the default ones
-    if [ "${arg#-}" = "$arg" ] && { [ -e "${arg%%::*}" ] || [ "${arg#"$prepared"/}" != "$arg" ]; }; then
-      paths+=("$arg"); else args+=("$arg"); fi
+    local path=${arg#"$ROOT"/}; path=${path#./}
+    if [ "${arg#-}" = "$arg" ] && { [ -e "${path%%::*}" ] || [ "$path" = "$prepared" ] \
+                                     || [ "${path#"$prepared"/}" != "$path" ]; }; then
+      paths+=("$path"); else args+=("$arg"); fi
   done
   rm -rf "$prepared" build/smoke/store && mkdir -p "$prepared"
   # By default tests/, whose browser test runs every notebook at smoke through JupyterLab from the empty smoke store;

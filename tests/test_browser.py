@@ -173,8 +173,9 @@ def test_a_failing_notebook_is_over_at_its_error(lab):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         page = _start(browser, url, path)
         deadline = time.time() + 120
-        while not _run_finished(page, 3) and time.time() < deadline:
+        while not (finished := _run_finished(page, 3)) and time.time() < deadline:
             time.sleep(0.5)
         prompts = [t.strip() for t in page.locator(".jp-CodeCell .jp-InputPrompt").all_inner_texts()]
         browser.close()
+    assert finished, f"the harness did not see the run end: {prompts}"
     assert prompts[0][1:-2].isdigit() and prompts[1][1:-2].isdigit() and prompts[2] == "[ ]:", prompts

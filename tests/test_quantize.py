@@ -4,7 +4,7 @@ import torch
 from undo_lib.data.tokenizer import char_tokenizer
 from undo_lib.evaluate import fingerprint
 from undo_lib.models import MODEL_PRESETS, build_model
-from undo_lib.quantize import int4
+from undo_lib.quantize import int4, unpack
 
 
 def test_int4_rounds_every_linear_layer_to_16_levels_per_group_and_leaves_the_model_alone():
@@ -25,11 +25,12 @@ def test_int4_rounds_every_linear_layer_to_16_levels_per_group_and_leaves_the_mo
     full, four = model(x).logits, quantized(x).logits
     assert 0 < (full - four).abs().max() < 0.5 * full.abs().max()  # close, not equal
     assert quantized.generate(input_ids=x[:, :4], max_new_tokens=3, do_sample=False).shape == (2, 7)
+    from optimum.quanto.library.extensions import get_extension
+    assert get_extension("quanto_cpp")._lib.unpack is unpack  # torch's unpacking, not a C++ build
 
 
 def test_unpack_reads_each_byte_lowest_bits_first_into_blocks():
     """The CPU unpacking that replaces quanto's C++ extension, against a value-by-value reference."""
-    from undo_lib.quantize import unpack
     packed = torch.randint(0, 256, (5, 3), dtype=torch.uint8)
     for bits in (2, 4):
         per_byte = 8 // bits

@@ -2,11 +2,9 @@
 to 4 bits may recall what full precision hides. Quantization is optimum-quanto's: every linear layer's weights to
 qint4 (groups along the input dimension), activations kept in float, weights dequantized on the fly."""
 import copy
-import warnings
+from types import SimpleNamespace
 
 import torch
-
-_cpu_unpack = None  # the registration of `unpack` for quanto's CPU kernel (kept alive: deleting it undoes it)
 
 
 def unpack(packed: torch.Tensor, bits: int) -> torch.Tensor:
@@ -16,15 +14,13 @@ def unpack(packed: torch.Tensor, bits: int) -> torch.Tensor:
 
 
 def _unpack_in_torch():
-    """quanto unpacks 4-bit weights on a CPU with a C++ extension that it compiles on first use (gcc -O3 against
-    torch's headers: 70-100 s of both cores, once per environment); `unpack` gives the same values in torch, and a
-    model of this size does not notice the difference in speed."""
-    global _cpu_unpack
-    if _cpu_unpack is None:
-        _cpu_unpack = torch.library.Library("quanto", "IMPL")
-        with warnings.catch_warnings():  # "Overriding a previously registered kernel": this one, on purpose
-            warnings.simplefilter("ignore")
-            _cpu_unpack.impl("unpack", unpack, "CPU")
+    """quanto unpacks 4-bit weights on a CPU through a C++ extension that it compiles on first use (gcc -O3 against
+    torch's headers: 70-100 s of both cores, once per environment). Its extension object is given `unpack`, the
+    same values in torch, as the library it would have built; a model of this size does not notice the speed."""
+    from optimum.quanto.library.extensions import get_extension
+    extension = get_extension("quanto_cpp")
+    if extension._lib is None:
+        extension._lib = SimpleNamespace(unpack=unpack)
 
 
 def int4(model: torch.nn.Module) -> torch.nn.Module:
