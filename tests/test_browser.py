@@ -80,14 +80,22 @@ def lab(tmp_path_factory):
     server.wait(timeout=30)
 
 
+def _prompts(page) -> list[str]:
+    """The code cells' prompts of the page's notebook: "[3]:" ran, "[*]:" running or queued, "[ ]:" not run."""
+    visible = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputPrompt")
+    return [p.strip() for p in visible.all_inner_texts()]
+
+
+def _ran(prompt: str) -> bool:
+    return prompt[1:-2].isdigit()
+
+
 def _run_finished(page, n_code: int) -> bool:
     """Whether Run All Cells is over: every code cell's prompt drawn, none "[*]" (running or queued), one at least
     numbered. After an error the kernel aborts the queued cells, whose prompts go back to "[ ]", so a failing
     notebook is over at its error (not at the timeout)."""
-    visible = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputPrompt")
-    prompts = [p.strip() for p in visible.all_inner_texts()]
-    return (len(prompts) == n_code and not any(p.startswith("[*]") for p in prompts)
-            and any(p[1:-2].isdigit() for p in prompts))
+    prompts = _prompts(page)
+    return len(prompts) == n_code and not any(p.startswith("[*]") for p in prompts) and any(map(_ran, prompts))
 
 
 def _start(browser, url, path):
@@ -175,7 +183,7 @@ def test_a_failing_notebook_is_over_at_its_error(lab):
         deadline = time.time() + 120
         while not (finished := _run_finished(page, 3)) and time.time() < deadline:
             time.sleep(0.5)
-        prompts = [t.strip() for t in page.locator(".jp-CodeCell .jp-InputPrompt").all_inner_texts()]
+        prompts = _prompts(page)
         browser.close()
     assert finished, f"the harness did not see the run end: {prompts}"
-    assert prompts[0][1:-2].isdigit() and prompts[1][1:-2].isdigit() and prompts[2] == "[ ]:", prompts
+    assert _ran(prompts[0]) and _ran(prompts[1]) and prompts[2] == "[ ]:", prompts
