@@ -27,8 +27,10 @@ ensure_env() {
   PY=.venv/bin/python
   if [ -e "$stamp" ] && have_project "$PY"; then return; fi
   echo "== installing the project into .venv (once) =="
-  local torch_req="torch==2.13.0"  # on a CPU machine the CPU wheel; with a GPU the newest CUDA build
-  command -v nvidia-smi >/dev/null 2>&1 && torch_req=torch
+  local torch_req=()  # a torch already there is kept; else, without a GPU, the CPU wheel of 2.13.0
+  if ! "$PY" -c "import torch" 2>/dev/null; then
+    torch_req=("torch==2.13.0"); command -v nvidia-smi >/dev/null 2>&1 && torch_req=(torch)
+  fi
   # uv installs the project in about 70 s on 2 cores, pip in about 170 s. Both byte-compile: with
   # PYTHONDONTWRITEBYTECODE=1, as on this machine and CI's, a process would otherwise compile every module it
   # imports, every time (tests 888 s against 542 s). uv reads no pip configuration, so pip's find-links (where a
@@ -37,9 +39,9 @@ ensure_env() {
   links=$("$PY" -m pip config list 2>/dev/null | sed -n "s/^[^=]*find-links='\(.*\)'$/\1/p" | head -1)
   if ! { "$PY" -m pip install -q uv ${pins[@]+"${pins[@]}"} &&
          "$PY" -m uv pip install -q --python "$PY" --compile-bytecode ${links:+--find-links "$links"} \
-           "$torch_req" -e ".[notebooks,tests]" ${pins[@]+"${pins[@]}"}; }; then
+           ${torch_req[@]+"${torch_req[@]}"} -e ".[notebooks,tests]" ${pins[@]+"${pins[@]}"}; }; then
     "$PY" -m pip install -q --upgrade pip
-    "$PY" -m pip install -q "$torch_req" || "$PY" -m pip install -q torch
+    if [ ${#torch_req[@]} -gt 0 ]; then "$PY" -m pip install -q "${torch_req[@]}" || "$PY" -m pip install -q torch; fi
     "$PY" -m pip install -q -e ".[notebooks,tests]" ${pins[@]+"${pins[@]}"}
   fi
   rm -f .venv/.installed-*; touch "$stamp"
