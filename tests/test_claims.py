@@ -186,6 +186,11 @@ def test_c3_and_c4_intervals_read_the_robustness_of_every_student():
     assert abs(c4.effect - want) < 1e-9 and c4.verdict == "holds"
     flat, _ = _undo_attacks(rng, {k: 0.5 for k in rising})
     assert claims.compute_buys_robustness_interval(flat, table, 0.1, True).verdict != "holds"
+    tied = dict(attacks)  # three students graded alike, item by item: equal robustness in every replicate
+    for a in (0.6, 0.8):
+        tied[f"UNDO alpha={a:g} beta=0.1"] = attacks["UNDO alpha=0.2 beta=0.1"]
+    c3_tied = claims.compute_buys_robustness_interval(tied, table, 0.1, True)
+    assert abs(c3_tied.effect + 1.8) < 1e-9 and c3_tied.verdict == "fails"  # no order: -1 against 0.8
     with pytest.raises(ValueError, match="C4 needs every point"):
         claims.alpha_matters_more_interval(attacks, (0.2, 0.6), (0.1, 1.0), True)
 

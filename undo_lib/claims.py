@@ -7,6 +7,7 @@ states) makes the bootstrap draw a fact's problems together. verdicts.record wri
 """
 import numpy as np
 import pandas as pd
+import scipy.stats
 
 from .attack import worst_case
 from .methods import display_name, group
@@ -278,15 +279,17 @@ def _robustness(attacks: dict, higher_is_better: bool):
 
 
 def _ranks(x: np.ndarray) -> np.ndarray:
-    """Ranks along the last axis (ties broken by position)."""
-    return x.argsort(-1).argsort(-1).astype(float)
+    """Ranks along the last axis, tied values sharing their average rank (as _spearman's): equal robustness is no
+    evidence of order."""
+    return scipy.stats.rankdata(x, axis=-1)
 
 
 def compute_buys_robustness_interval(attacks: dict, table: pd.DataFrame, beta: float, higher_is_better: bool,
                                      threshold: float = 0.8, n_boot: int = 1000, clusters=None) -> Interval:
     """C3's margin, min(Spearman(alpha, robustness), Spearman(alpha, compute)) - threshold, with a 95% paired
     bootstrap interval over the graded items (compute, the steps each student took, is not resampled). A
-    replicate where robustness is undefined counts as a correlation of -1. > 0 is the claimed direction."""
+    replicate where robustness is undefined or equal for every alpha counts as a correlation of -1. > 0 is the
+    claimed direction."""
     points, scores, robustness = _robustness(attacks, higher_is_better)
     at_beta = sorted((a, j) for j, (a, b) in enumerate(points) if np.isclose(b, beta))
     if len(at_beta) < 3:
@@ -301,8 +304,9 @@ def compute_buys_robustness_interval(attacks: dict, table: pd.DataFrame, beta: f
         ranks = _ranks(r)
         centered = ranks - ranks.mean(1, keepdims=True)
         a = alpha_ranks - alpha_ranks.mean()
-        rho = (centered * a).sum(1) / np.sqrt((centered ** 2).sum(1) * (a ** 2).sum())
-        rho = np.where(np.isnan(r).any(1), -1.0, rho)
+        with np.errstate(invalid="ignore", divide="ignore"):  # a constant row: no rank correlation
+            rho = (centered * a).sum(1) / np.sqrt((centered ** 2).sum(1) * (a ** 2).sum())
+        rho = np.where(np.isnan(r).any(1) | np.isnan(rho), -1.0, rho)
         return np.minimum(rho, rho_compute if not np.isnan(rho_compute) else -1.0) - threshold
     return paired_bootstrap(scores, margin, n_boot=n_boot, clusters=clusters)
 
