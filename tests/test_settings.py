@@ -2,6 +2,7 @@
 import ast
 import math
 
+import numpy as np
 import pytest
 
 from undo_lib import repo_path
@@ -90,6 +91,13 @@ def test_language_grades_every_document_on_validation_or_test_never_both(scale):
             assert len(window) == length and window in graded, f"{code}: the document at {start} is not graded"
         windows = len(stream.ids) // length
         assert len(val["input_ids"]) >= min(lang.preset.n_eval // length, windows // 2)
+        for split, ev in (("validation", lang.validation), ("test", lang.evaluator)):  # a window's document
+            docs, rows = ev.clusters[name], ev.sets[name]["input_ids"]
+            assert len(docs) == len(rows) and (np.diff(docs) >= 0).all() and len(set(docs)) >= 2
+            for doc, row in zip(docs.tolist(), rows):
+                at = [w for w in range(windows) if torch.equal(stream.ids[w * length: (w + 1) * length], row)][0]
+                middle, starts = at * length + length // 2, stream.starts.tolist() + [len(stream.ids)]
+                assert starts[doc] <= middle < starts[doc + 1] or (doc == 0 and middle < starts[0]), (split, doc)
 
 
 def test_wmdp_stand_in_grades_multiple_choice_and_has_table12s_mixtures():

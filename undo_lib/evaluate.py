@@ -86,8 +86,9 @@ class Evaluator:
 
     kind "accuracy" (higher is better, arithmetic) or "cross_entropy" (lower is better, language).
     sets: {"retain": batch, "forget": batch}, each an `answer_batch` (accuracy) or text rows (cross_entropy).
-    clusters: {set name: [N] ids}: items that grade the same fact share an id, and the claims' bootstrap draws them
-    together (stats.py); a set without ids has independent items.
+    clusters: {set name: [N] ids}: items that grade the same fact (arithmetic) or come from the same document
+    (language) share an id, and the claims' bootstrap draws them together (stats.py); a set without ids has
+    independent items.
     """
 
     MEMO_SIZE = 256  # grades remembered per evaluator

@@ -197,12 +197,14 @@ class Language(Setting):
         window has as many tokens, so that the mean of its per-window scores is the domain's); graded: every window
         in which a document's held-out part begins, so that every document is graded, then windows spread evenly
         over the rest, up to n_eval tokens per domain and split (more where the documents need it). Validation and
-        test take alternate windows, so their text never overlaps. (A document whose held-out part begins in the
+        test take alternate windows, so their text never overlaps. Windows of one document are alike, so they form
+        a cluster that the claims' bootstrap resamples whole: the document that holds a window's middle token. (A
+        document whose held-out part begins in the
         dropped partial window is not graded: none at scales smoke and cpu, tested. With documents as short as a
         window, as FineWeb's at scale paper may be, nearly every window begins one and over n_eval tokens are
         graded.)"""
         _check_split(split)
-        p, sets = self.preset, {}
+        p, sets, clusters = self.preset, {}, {}
         for name, lang in (("retain", "english"), ("forget", "korean")):
             stream = self.held_out(lang)
             n = len(stream.ids) // p.seq_len
@@ -215,9 +217,11 @@ class Language(Setting):
             rest = [w for w in range(n) if w not in covered]
             k = min(len(rest), max(0, 2 * rows - len(covering)))
             picked = sorted(covering + [rest[i] for i in torch.linspace(0, len(rest) - 1, k).round().long()])
-            chunk = windows[picked[0::2] if split == "validation" else picked[1::2]]
-            sets[name] = {"input_ids": chunk, "attention_mask": torch.ones_like(chunk)}
-        return Evaluator("cross_entropy", sets)
+            mine = torch.tensor(picked[0::2] if split == "validation" else picked[1::2])
+            sets[name] = {"input_ids": windows[mine], "attention_mask": torch.ones_like(windows[mine])}
+            middle = mine * p.seq_len + p.seq_len // 2  # a window's cluster: the document of its middle token
+            clusters[name] = (torch.searchsorted(stream.starts, middle, right=True) - 1).clamp_min(0).numpy()
+        return Evaluator("cross_entropy", sets, clusters)
 
     @property
     def chance(self) -> float:
