@@ -84,7 +84,7 @@ def test_undo_noises_the_teacher_and_distills_until_recovered(tmp_path):
         if retain.iloc[-1] <= target * 1.05:  # stopped at the first evaluation that recovered
             assert (retain.iloc[1:-1] > target * 1.05).all()
         else:
-            assert retain.index[-1] == math.ceil(exp.data_filtering_steps)  # ran to the cap: one epoch of rows
+            assert retain.index[-1] == math.ceil(exp.undo_cap_steps)  # ran to the cap: one epoch of rows
     assert exp.undo_recovered(runs) == {a: bool(r.metrics.query("metric == 'retain'").value.iloc[-1] <= target * 1.05)
                                         for a, r in runs.items()}
     start = {a: r.metrics.query("step == 0 and metric == 'retain'")["value"].item() for a, r in runs.items()}

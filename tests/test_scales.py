@@ -63,7 +63,11 @@ def test_the_papers_budgets(scale):
         assert abs(rows_matched - 1) < 1e-3  # paper language: one epoch as 1526 steps of 4 x 160 rows
         exp = Experiment(scale, setting, 0)
         rows = p.pretrain.steps * p.pretrain.rows_per_step
-        assert exp.data_filtering_steps * p.distill_after_unlearning.rows_per_step == rows
+        assert exp.undo_cap_steps * p.distill_after_unlearning.rows_per_step == rows  # UNDO's cap: one epoch
+        oracle_rows = exp.data_filtering_steps * p.distill_after_unlearning.rows_per_step  # Fig 5's unit
+        assert abs(oracle_rows / rows - (0.5 if setting == "language" else 1)) < 1e-3  # the English alone (App. A)
+        if scale != "paper":  # (the paper's spec reads the hub's tokenizer)
+            assert exp.pretrain_spec("oracle").config()["train"] == dataclasses.asdict(p.oracle_pretrain)
 
 
 @pytest.mark.xfail(strict=True, raises=AssertionError,

@@ -13,6 +13,8 @@ from undo_lib.store import Artifact, Store
 # RepNoise's keys changed on purpose after it: RMU's steering coefficient became relative to the activation norm,
 # and RepNoise gained its MaxEnt base (Appendix D.1), recorded as max_ent_weight. STORE_VERSION 3 changed every key
 # on purpose: the language evaluation grades a window of every document, and stages store metrics graded on it.
+# The language oracle's key changed on purpose after it: it pretrains for half the reference's steps, on the
+# English the reference sees (Appendix A).
 # A change here means every stored result is recomputed: make it only with a reason in the README.
 # (setting, stage) -> key.
 KEYS = {
@@ -23,7 +25,7 @@ KEYS = {
     ("arithmetic", "max_ent"): "4a879e68fc7e81d1", ("arithmetic", "rmu"): "b9c4cd8d61bae03d",
     ("arithmetic", "sam"): "2ac0bcb539c6966e", ("arithmetic", "rep_noise"): "44dbdbe19a014386",
     ("arithmetic", "undial"): "b927a6e282d90b71", ("language", "pretrain"): "4329584318daaba7",
-    ("language", "oracle"): "55789ab93c536d36", ("language", "distill into reference"): "f6a5e09e38c538d5",
+    ("language", "oracle"): "5afd896ce904be21", ("language", "distill into reference"): "f6a5e09e38c538d5",
     ("language", "distill"): "aae2278ae0f0710a", ("language", "attack forget only"): "f380f43a13e8cd8e",
     ("language", "attack"): "f4f478746ba28518", ("language", "undo"): "afcaad48a3b2b04e",
     ("language", "grad_diff"): "155f2f5452ee434c", ("language", "max_ent"): "6da901042abc7d0b",

@@ -114,7 +114,8 @@ class Experiment:
         """The reference (retain + forget data) or the oracle (retain data only: perfect data filtering)."""
         if which not in ("reference", "oracle"):
             raise ValueError(f"pretrain(which=...) must be 'reference' or 'oracle', got {which!r}")
-        return self._spec("pretrain", "cross_entropy", which, self.preset.pretrain, self._random(f"pretrain-{which}"))
+        cfg = self.preset.pretrain if which == "reference" else self.preset.oracle_pretrain
+        return self._spec("pretrain", "cross_entropy", which, cfg, self._random(f"pretrain-{which}"))
 
     def finetune_spec(self, base: Artifact, which: str = "reference") -> StageSpec:
         """Appendix F: the pretrained `base` finetuned on the setting's "reference" mix (every author) or its
@@ -151,7 +152,7 @@ class Experiment:
         stop = Recovered("retain", float(final_metrics({"t": teacher}).loc["t", "retain"]), tolerance,
                          self.higher_is_better)
         base = self.preset.distill_after_unlearning
-        cfg = replace(base, steps=math.ceil(self.data_filtering_steps), eval_every=eval_every or base.eval_every)
+        cfg = replace(base, steps=math.ceil(self.undo_cap_steps), eval_every=eval_every or base.eval_every)
         return self._spec("undo", "forward_kl", "reference", cfg, Noised(teacher, alpha, beta, noise_seed),
                           teacher=teacher, stop=None if fixed_budget else stop)
 
@@ -292,6 +293,12 @@ class Experiment:
     def data_filtering_steps(self) -> float:
         """Data filtering's compute (pretraining the oracle) in UNDO distillation steps: the unit of Fig 5's
         x-axis, S_UNDO / S_DataFiltering, counted in rows seen (the two may use different batch sizes)."""
+        p = self.preset
+        return p.oracle_pretrain.steps * p.oracle_pretrain.rows_per_step / p.distill_after_unlearning.rows_per_step
+
+    @property
+    def undo_cap_steps(self) -> float:
+        """UNDO's cap, one full epoch of the pretraining rows (Section 5), in its distillation steps."""
         p = self.preset
         return p.pretrain.steps * p.pretrain.rows_per_step / p.distill_after_unlearning.rows_per_step
 

@@ -141,7 +141,7 @@ class Preset:
     setting: str
     model: str                 # a key of models.MODEL_PRESETS
     seq_len: int
-    pretrain: TrainCfg         # reference and oracle alike (Table 2)
+    pretrain: TrainCfg         # the reference; the oracle the same for oracle_share of its steps (Table 2)
     distill: TrainCfg          # oracle matching / Unlearn-and-Distill (Table 3)
     attack: AttackCfg          # relearning (Table 4)
     n_eval: int                # held-out problems per domain (arithmetic) or tokens per domain (language)
@@ -157,6 +157,14 @@ class Preset:
     compare: CompareCfg | None = None          # the method comparison's points (Section 6)
     frontier_removed: float = 0.5  # Section 6's frontier reads the runs that removed this share of forget (choice)
     n_authors: int = 0         # tofu: fictional authors (data.biographies)
+    oracle_share: float = 1.0  # the oracle's pretraining steps over the reference's (language: Appendix A)
+
+    @property
+    def oracle_pretrain(self) -> TrainCfg:
+        """The oracle's pretraining: the reference's settings for `oracle_share` of its steps. Appendix A trains the
+        language oracle for one epoch of the English alone (~1B tokens against the base's ~2B of English and Korean
+        1:1), so it sees the English the reference sees; the arithmetic oracle runs the base's 1000 steps."""
+        return replace(self.pretrain, steps=max(1, round(self.pretrain.steps * self.oracle_share)))
 
     @property
     def distill_after_unlearning(self) -> TrainCfg:
@@ -178,7 +186,7 @@ PRESETS = {
         unlearn_distill=TrainCfg(steps=10, batch_size=16, lr=3e-3, min_lr=3e-4, warmup=2, eval_every=10),
         undo=SMOKE_UNDO, compare=SMOKE_COMPARE),
     ("smoke", "language"): Preset(
-        scale="smoke", setting="language", model="tiny", seq_len=64, n_eval=2048,
+        scale="smoke", setting="language", oracle_share=0.5, model="tiny", seq_len=64, n_eval=2048,
         pretrain=TrainCfg(steps=30, batch_size=8, lr=3e-3, min_lr=3e-4, warmup=5, eval_every=15, checkpoint_every=10),
         distill=TrainCfg(steps=20, batch_size=8, lr=3e-3, min_lr=3e-4, warmup=5, eval_every=10, checkpoint_every=10),
         attack=AttackCfg(steps=10, lrs=(1e-3, 1e-4), batch_size=4, eval_every=5),
@@ -203,7 +211,7 @@ PRESETS = {
         unlearn_distill=TrainCfg(steps=3500, batch_size=128, lr=2e-3, min_lr=2e-4, warmup=50, eval_every=125),
         undo=CPU_UNDO, compare=CPU_COMPARE),
     ("cpu", "language"): Preset(
-        scale="cpu", setting="language", model="small", seq_len=128, n_eval=8192,
+        scale="cpu", setting="language", oracle_share=0.5, model="small", seq_len=128, n_eval=8192,
         pretrain=TrainCfg(steps=500, batch_size=16, lr=3e-3, min_lr=3e-4, warmup=50, eval_every=50, weight_decay=0.1),
         distill=TrainCfg(steps=500, batch_size=16, lr=3e-3, min_lr=3e-4, warmup=50, eval_every=50, weight_decay=0.1),
         attack=AttackCfg(steps=60, lrs=CPU_ATTACK_LRS["language"], batch_size=8, eval_every=10),
@@ -220,7 +228,7 @@ PRESETS = {
         unlearn_distill=TrainCfg(steps=3000, batch_size=128, lr=1e-3, min_lr=1e-4, warmup=100, eval_every=100),
         undo=UndoCfg(alphas=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)), compare=PAPER_COMPARE),
     ("gpu", "language"): Preset(
-        scale="gpu", setting="language", model="medium", seq_len=256, n_eval=32768,
+        scale="gpu", setting="language", oracle_share=0.5, model="medium", seq_len=256, n_eval=32768,
         pretrain=TrainCfg(steps=3000, batch_size=64, lr=1e-3, min_lr=1e-4, warmup=100, eval_every=100,
                           weight_decay=0.1),
         distill=TrainCfg(steps=3000, batch_size=64, lr=1e-3, min_lr=1e-4, warmup=100, eval_every=100,
@@ -241,7 +249,8 @@ PRESETS = {
                                  eval_every=50),
         undo=UndoCfg(alphas=PAPER_UNDO_ALPHAS, eval_every=10), compare=PAPER_COMPARE),
     ("paper", "language"): Preset(  # Tables 2-4, Gemma-2-0.1B; 2B tokens / (5 x 80 x 2048) = 2441 steps
-        scale="paper", setting="language", model="gemma-2-0.1b", seq_len=2048, n_eval=500_000, data="hub",
+        scale="paper", setting="language", oracle_share=0.5, model="gemma-2-0.1b", seq_len=2048,
+        n_eval=500_000, data="hub",
         hub_docs=2_000_000, num_processes=8,
         pretrain=TrainCfg(steps=2441, batch_size=5, grad_accum=80, lr=4e-4, min_lr=4e-5, warmup=50, weight_decay=0.1,
                           eval_every=100),
