@@ -33,13 +33,37 @@ ensure_env() {
   fi
   # uv installs the project in about 70 s on 2 cores, pip in about 170 s. Both byte-compile: with
   # PYTHONDONTWRITEBYTECODE=1, as on this machine and CI's, a process would otherwise compile every module it
-  # imports, every time (tests 888 s against 542 s). uv reads no pip configuration, so pip's find-links (where a
-  # machine may keep its CPU torch wheel) is handed on. Where uv cannot be had or fails, pip installs.
-  local links
-  links=$("$PY" -m pip config list 2>/dev/null | sed -n "s/^[^=]*find-links='\(.*\)'$/\1/p" | head -1)
+  # imports, every time (tests 888 s against 542 s). uv reads no pip configuration, so pip's indexes, find-links
+  # and constraints (where a machine may keep its CPU torch wheel) are handed on, every index weighed as pip weighs
+  # them (unsafe-best-match: the highest matching version wins, so torch 2.13.0+cpu over PyPI's 2.13.0). Where uv
+  # cannot be had or fails, pip installs.
+  local pip_conf=()
+  while IFS= read -r -d '' arg; do pip_conf+=("$arg"); done < <("$PY" - <<'PY' || true
+import ast, subprocess, sys
+out = subprocess.run([sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True).stdout
+conf = {}  # name -> (scope rank, value): the environment's value over the files'
+for line in out.splitlines():
+    key, _, value = line.partition("=")
+    scope, _, name = key.rpartition(".")
+    rank = int(scope == ":env:")
+    try:
+        value = str(ast.literal_eval(value))
+    except (ValueError, SyntaxError):
+        continue
+    if name not in conf or rank >= conf[name][0]:
+        conf[name] = (rank, value)
+flags = {"index-url": "--index-url", "extra-index-url": "--extra-index-url", "find-links": "--find-links",
+         "constraint": "--constraint"}
+args = [a for name, flag in flags.items() for v in conf.get(name, (0, ""))[1].split() for a in (flag, v)]
+if conf.get("no-index", (0, "0"))[1].lower() in ("1", "true", "yes", "on"):
+    args.append("--no-index")
+sys.stdout.write("".join(a + "\0" for a in args))
+PY
+)
   if ! { "$PY" -m pip install -q uv ${pins[@]+"${pins[@]}"} &&
-         "$PY" -m uv pip install -q --python "$PY" --compile-bytecode ${links:+--find-links "$links"} \
-           ${torch_req[@]+"${torch_req[@]}"} -e ".[notebooks,tests]" ${pins[@]+"${pins[@]}"}; }; then
+         "$PY" -m uv pip install -q --python "$PY" --compile-bytecode --index-strategy unsafe-best-match \
+           ${pip_conf[@]+"${pip_conf[@]}"} ${torch_req[@]+"${torch_req[@]}"} -e ".[notebooks,tests]" \
+           ${pins[@]+"${pins[@]}"}; }; then
     "$PY" -m pip install -q --upgrade pip
     if [ ${#torch_req[@]} -gt 0 ]; then "$PY" -m pip install -q "${torch_req[@]}" || "$PY" -m pip install -q torch; fi
     "$PY" -m pip install -q -e ".[notebooks,tests]" ${pins[@]+"${pins[@]}"}

@@ -70,3 +70,26 @@ def test_two_notebook_runs_on_one_store_match_one_run(tmp_path):
     assert len(list((store / "smoke").glob("pretrain-*/DONE"))) == 2  # reference and oracle, each trained once
     for table in ("fig2_models", "fig2_relearning", "fig2_distillation", "claims"):
         pd.testing.assert_frame_equal(pd.read_csv(together / f"{table}.csv"), pd.read_csv(alone / f"{table}.csv"))
+
+
+def test_the_install_hands_pips_indexes_to_uv(tmp_path):
+    """run_all.sh reads pip's configuration for uv: indexes, find-links and constraints, one flag per value, the
+    environment's value over the files'; without them, nothing (uv then reads PyPI alone)."""
+    script = repo_path("run_all.sh").read_text()
+    reader = script.split("<<'PY' || true\n", 1)[1].split("\nPY\n", 1)[0]
+    conf = tmp_path / "pip.conf"
+    conf.write_text("[global]\nindex-url = https://example.org/simple\nextra-index-url = file:///a file:///b\n"
+                    "find-links = /files\nconstraint = /c.txt\n")
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("PIP_")},  # this machine's files aside
+           "XDG_CONFIG_DIRS": str(tmp_path), "HOME": str(tmp_path)}
+
+    def args(**extra):
+        out = subprocess.run([sys.executable, "-c", reader], env={**env, **extra}, capture_output=True,
+                             text=True, check=True).stdout
+        return out.split("\0")[:-1]
+    assert args(PIP_CONFIG_FILE=str(conf), PIP_FIND_LINKS="/env-files") == [
+        "--index-url", "https://example.org/simple", "--extra-index-url", "file:///a", "--extra-index-url",
+        "file:///b", "--find-links", "/env-files", "--constraint", "/c.txt"]
+    empty = tmp_path / "empty.conf"
+    empty.write_text("")
+    assert args(PIP_CONFIG_FILE=str(empty)) == []

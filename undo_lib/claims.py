@@ -3,7 +3,8 @@
 A claim is a function of tidy results -> (holds: bool, detail: str with the numbers compared), and each also has its
 margin with a 95% bootstrap interval over the graded items (`*_interval`, stats.py; C5 at matched retain), which
 decides its verdict: holds, fails or inconclusive. `clusters` (Evaluator.clusters: the fact each graded problem
-states) makes the bootstrap draw a fact's problems together. verdicts.record writes both into the claims table.
+states, or the document of each graded window) makes the bootstrap draw a fact's problems, or a document's windows,
+together. verdicts.record writes both into the claims table.
 """
 import numpy as np
 import pandas as pd

@@ -163,7 +163,7 @@ class Preset:
     def oracle_pretrain(self) -> TrainCfg:
         """The oracle's pretraining: the reference's settings for `oracle_share` of its steps. Appendix A trains the
         language oracle for one epoch of the English alone (~1B tokens against the base's ~2B of English and Korean
-        1:1), so it sees the English the reference sees; the arithmetic oracle runs the base's 1000 steps."""
+        1:1), so it sees as much English as the reference; the arithmetic oracle runs the base's 1000 steps."""
         return replace(self.pretrain, steps=max(1, round(self.pretrain.steps * self.oracle_share)))
 
     @property
@@ -282,12 +282,12 @@ PRESETS[("cpu", "wmdp")] = replace(PRESETS[("cpu", "arithmetic")], setting="wmdp
 # steps reached 0.13 at 1e-3 and 0.26 at 3e-3); distillation back into the base gets the same budget. The attack's
 # six rates bracket every model's best rate in a device trial (docs/development.md).
 PRESETS[("smoke", "tofu")] = replace(
-    PRESETS[("smoke", "language")], setting="tofu", n_authors=10,
+    PRESETS[("smoke", "language")], setting="tofu", n_authors=10, oracle_share=1.0,
     pretrain=TrainCfg(steps=20, batch_size=8, lr=3e-3, min_lr=3e-4, warmup=2, eval_every=10, checkpoint_every=10),
     distill=TrainCfg(steps=10, batch_size=8, lr=3e-3, min_lr=3e-4, warmup=2, eval_every=5, checkpoint_every=10),
     unlearn=_unlearn(steps=4, batch_size=4, eval_every=2), unlearn_distill=None)
 PRESETS[("cpu", "tofu")] = replace(
-    PRESETS[("cpu", "language")], setting="tofu", n_authors=150,
+    PRESETS[("cpu", "language")], setting="tofu", n_authors=150, oracle_share=1.0,
     pretrain=TrainCfg(steps=3000, batch_size=16, lr=3e-3, min_lr=3e-3 / 10, warmup=20, eval_every=750),
     distill=TrainCfg(steps=3000, batch_size=16, lr=3e-3, min_lr=3e-3 / 10, warmup=20, eval_every=750),
     attack=AttackCfg(steps=100, lrs=(1e-2, 3e-3, 1e-3, 3e-4, 1e-4, 3e-5), batch_size=8, eval_every=10),
