@@ -293,14 +293,16 @@ class Experiment:
     def data_filtering_steps(self) -> float:
         """Data filtering's compute (pretraining the oracle) in UNDO distillation steps: the unit of Fig 5's
         x-axis, S_UNDO / S_DataFiltering, counted in rows seen (the two may use different batch sizes)."""
-        p = self.preset
-        return p.oracle_pretrain.steps * p.oracle_pretrain.rows_per_step / p.distill_after_unlearning.rows_per_step
+        return self._in_distillation_steps(self.preset.oracle_pretrain)
 
     @property
     def undo_cap_steps(self) -> float:
         """UNDO's cap, one full epoch of the pretraining rows (Section 5), in its distillation steps."""
-        p = self.preset
-        return p.pretrain.steps * p.pretrain.rows_per_step / p.distill_after_unlearning.rows_per_step
+        return self._in_distillation_steps(self.preset.pretrain)
+
+    def _in_distillation_steps(self, cfg) -> float:
+        """The rows `cfg` trains on, in steps of UNDO's distillation."""
+        return cfg.steps * cfg.rows_per_step / self.preset.distill_after_unlearning.rows_per_step
 
     # ---- the relearning attack ----------------------------------------------------------------------------------
     def attack_specs(self, models, forget_only: bool = True, mixture: dict | None = None,

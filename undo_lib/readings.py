@@ -58,7 +58,8 @@ def undo_scaling(table: pd.DataFrame, beta: float) -> str:
     alphas = " / ".join(f"{a:g}" for a in sweep.alpha)
     text = (f"At β = {beta:g} and α = {alphas}: robustness {' / '.join(_num(r) for r in sweep.robustness)} "
             f"(0: relearns like the unlearned teacher, 1: like Data Filtering), compute "
-            f"{' / '.join(_num(c) for c in sweep.compute)} (distillation rows as a share of Data Filtering's, the oracle's pretraining rows).")
+            f"{' / '.join(_num(c) for c in sweep.compute)} (distillation rows as a share of Data Filtering's, "
+            f"the oracle's pretraining rows).")
     if sweep.robustness.isna().any():
         text += " " + UNDEFINED
     capped = table[~table.recovered.astype(bool)] if "recovered" in table else table.iloc[:0]

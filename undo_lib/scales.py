@@ -93,8 +93,8 @@ PAPER_COMPARE = CompareCfg(sweep_points=None, sam_rhos=TABLE8_SAM_RHO, rep_noise
 
 # Scale cpu: five alphas over the paper's range 0.1-0.8 (Section 6's 0.6 among them, so notebook 04 reuses its
 # student; with three, C3's Spearman was 1 in every bootstrap replicate, an interval of zero width that decided
-# nothing) and the grid's corners; in the comparison, every rate of each sweep (CPU_COMPARE below) and four points per other
-# method (issue 15; the paper: eight), spread over each method's range: Table 8's radii, Table 7's weights, UNDIAL
+# nothing) and the grid's corners; in the comparison, every rate of each sweep (CPU_COMPARE below) and four points
+# per other method (issue 15; the paper: eight), spread over each method's range: Table 8's radii, Table 7's weights, UNDIAL
 # from a tenth to three times MaxEnt's rate, Section 6's retain thresholds; plus notebook 03's strongest recovered
 # alpha (Experiment.strongest_recovered_alpha).
 # Recovery is checked every 5 steps: at 25 (store version 2) the students recovered within one or two checks, so

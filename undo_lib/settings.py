@@ -198,11 +198,10 @@ class Language(Setting):
         in which a document's held-out part begins, so that every document is graded, then windows spread evenly
         over the rest, up to n_eval tokens per domain and split (more where the documents need it). Validation and
         test take alternate windows, so their text never overlaps. Windows of one document are alike, so they form
-        a cluster that the claims' bootstrap resamples whole: the document that holds a window's middle token. (A
-        document whose held-out part begins in the
-        dropped partial window is not graded: none at scales smoke and cpu, tested. With documents as short as a
-        window, as FineWeb's at scale paper may be, nearly every window begins one and over n_eval tokens are
-        graded.)"""
+        a cluster that the claims' bootstrap resamples whole: the document that holds a window's middle token.
+        (A document whose held-out part begins in the dropped partial window is not graded: none at scales smoke
+        and cpu, tested. With documents as short as a window, as FineWeb's at scale paper may be, nearly every
+        window begins one and over n_eval tokens are graded.)"""
         _check_split(split)
         p, sets, clusters = self.preset, {}, {}
         for name, lang in (("retain", "english"), ("forget", "korean")):
@@ -218,7 +217,8 @@ class Language(Setting):
             k = min(len(rest), max(0, 2 * rows - len(covering)))
             picked = sorted(covering + [rest[i] for i in torch.linspace(0, len(rest) - 1, k).round().long()])
             mine = torch.tensor(picked[0::2] if split == "validation" else picked[1::2])
-            sets[name] = {"input_ids": windows[mine], "attention_mask": torch.ones_like(windows[mine])}
+            graded = windows[mine]
+            sets[name] = {"input_ids": graded, "attention_mask": torch.ones_like(graded)}
             middle = mine * p.seq_len + p.seq_len // 2  # a window's cluster: the document of its middle token
             clusters[name] = (torch.searchsorted(stream.starts, middle, right=True) - 1).clamp_min(0).numpy()
         return Evaluator("cross_entropy", sets, clusters)
