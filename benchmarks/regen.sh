@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Regenerates the `cpu` results from an empty store, one (seed, notebook) at a time, at a fixed commit, beside the
+# working copy (which may change meanwhile), and logs each notebook's wall time. Progress is copied into the working
+# copy after every notebook, so that it can be committed as it comes (results/reruns/<name>/).
+#
+#   benchmarks/regen.sh COMMIT "SEEDS" NOTEBOOK...     e.g. benchmarks/regen.sh 2638a96 "0 1 2" 01_oracle_matching
+#
+# Layout (override with the variables in brackets):
+#   [REGEN_TREE]   /work/runv3        a detached worktree at COMMIT, whose undo_lib the kernels import
+#   [REGEN_STORE]  /work/store_v3     the store (UNDO_STORE); empty at the start of a regeneration
+#   [REGEN_NAME]   cpu-v3             results -> $REGEN_TREE/results_$REGEN_NAME, copied to results/reruns/$REGEN_NAME/
+# times.csv there: commit, notebook, seed, start and end (UTC, ISO), seconds, exit status. Pauses (a run stopped
+# with SIGSTOP to time the tests alone) are logged by `benchmarks/regen.sh hold stop|cont WHY` in pauses.csv and
+# subtracted by whoever reports the time.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+TREE=${REGEN_TREE:-/work/runv3} STORE=${REGEN_STORE:-/work/store_v3} NAME=${REGEN_NAME:-cpu-v3}
+OUT="$ROOT/results/reruns/$NAME"
+mkdir -p "$OUT"
+
+if [ "${1:-}" = hold ]; then  # hold stop|cont WHY: pause or resume every process of the running regeneration
+  descendants() { local c; for c in $(pgrep -P "$1" || true); do echo "$c"; descendants "$c"; done; }
+  sig=STOP; [ "$2" = cont ] && sig=CONT
+  driver=$(cat "$TREE/regen.pid")
+  for p in $(descendants "$driver"); do kill -"$sig" "$p" 2>/dev/null || true; done
+  [ -e "$OUT/pauses.csv" ] || echo "time,action,why" > "$OUT/pauses.csv"
+  echo "$(date -u +%FT%TZ),$2,\"${3:-}\"" >> "$OUT/pauses.csv"
+  exit 0
+fi
+
+COMMIT=$1 SEEDS=$2; shift 2
+git -C "$TREE" rev-parse --verify -q HEAD >/dev/null || git -C "$ROOT" worktree add --detach "$TREE" "$COMMIT"
+git -C "$TREE" checkout -q --detach "$COMMIT"
+[ -z "$(git -C "$TREE" status --porcelain --untracked-files=no)" ] || { echo "regen: $TREE has changes" >&2; exit 1; }
+PY="$ROOT/.venv/bin/python"
+RES="$TREE/results_$NAME" FIG="$TREE/figures_$NAME" NB="$TREE/build/$NAME"
+mkdir -p "$RES" "$FIG" "$NB"
+[ -e "$OUT/times.csv" ] || echo "commit,notebook,seed,start,end,seconds,status" > "$OUT/times.csv"
+sha=$(git -C "$TREE" rev-parse --short HEAD)
+echo $$ > "$TREE/regen.pid"
+for seed in $SEEDS; do
+  for nb in "$@"; do
+    start=$(date -u +%FT%TZ) t0=$SECONDS status=0
+    (cd "$TREE/notebooks" && UNDO_STORE="$STORE" PYTHONPATH="$TREE" "$PY" -m papermill "$nb.ipynb" \
+       "$NB/$nb-seed$seed.ipynb" -k python3 --log-output -p scale cpu -p seed "$seed" \
+       -p results_dir "$RES" -p figures_dir "$FIG") > "$NB/$nb-seed$seed.log" 2>&1 || status=$?
+    echo "$sha,$nb,$seed,$start,$(date -u +%FT%TZ),$((SECONDS - t0)),$status" >> "$OUT/times.csv"
+    cp "$RES"/*.csv "$OUT"/ 2>/dev/null || true
+  done
+done
