@@ -1,5 +1,9 @@
+import os
+
 import pytest
 import torch
+
+os.environ.setdefault("UNDO_COMPILE", "0")  # tiny models compile longer than they train; notebook kernels inherit it
 
 from undo_lib.data.tokenizer import char_tokenizer
 from undo_lib.models import ModelCfg, build_model

@@ -2,7 +2,8 @@ import pytest
 import torch
 
 from undo_lib.data import language
-from undo_lib.models import MODEL_PRESETS, build_model, forward, gemma2_config, n_parameters, precision
+from undo_lib.models import (MODEL_PRESETS, build_model, compiling, forward, gemma2_config, n_parameters,
+                             precision)
 
 from conftest import TINY
 
@@ -47,6 +48,8 @@ def test_forward_returns_logits_and_hidden_states_and_checks_its_switch(tiny_mod
     monkeypatch.setenv("UNDO_COMPILE", "yes")
     with pytest.raises(ValueError, match="UNDO_COMPILE must be 0 or 1"):
         forward(tiny_model, ids, torch.ones_like(ids))
+    monkeypatch.delenv("UNDO_COMPILE")
+    assert compiling()  # the notebooks compile unless told not to; the tests run eager (conftest)
 
 
 @pytest.mark.slow
