@@ -3,9 +3,9 @@
 For each stage kind at the scale (pretraining, distillation with its teacher pass, each unlearning objective, a
 relearning-attack step, evaluation) it prints model FLOP/s as a share of the fp32 matmul peak that this run measures
 (a 2048 x 2048 matmul, at the process's threads and at one thread):
-- default: the library as it runs by default (train(), eager, fused AdamW), one process at all threads;
-- compiled: the same with UNDO_COMPILE=1 (for the stages named by --compile), with its first step's time (the
-  compile) and the steps after which compiling pays;
+- eager: the library's path (train(), fused AdamW) with UNDO_COMPILE=0, one process at all threads;
+- compiled: the same with UNDO_COMPILE=1, the notebooks' default (for the stages named by --compile), with its
+  first step's time (the compile) and the steps after which compiling pays;
 - matmul bound: the rate if nothing but the step's matrix multiplies took time (torch.profiler), the ceiling
   without faster matmul kernels;
 - pool: one process per core at one thread each, running the stage side by side (runner.run's layout), the
@@ -205,7 +205,7 @@ def share(flops, seconds_fn):
 def bench_stages(exp, args, peak1):
     print(f"\n{exp.setting.name}: model GFLOP per step (per evaluation of retain + forget); ms per step; share of the "
           f"fp32 matmul peak measured around each timing")
-    print(f"{'stage':<10} {'GFLOP':>6} | {'default ms':>10} {'%peak':>6} | {'compiled ms':>11} {'%peak':>6} "
+    print(f"{'stage':<10} {'GFLOP':>6} | {'eager ms':>10} {'%peak':>6} | {'compiled ms':>11} {'%peak':>6} "
           f"{'compile s':>9} {'pays after':>10} | {'matmul bound':>12} | {'pool %peak':>10}")
     compiled = [s for s in args.compile.split(",") if s]
     n = os.cpu_count() or 1
