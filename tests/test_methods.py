@@ -52,8 +52,12 @@ def test_unlearning_moves_forget_more_than_retain(tmp_path, method):
     assert forget_rise > 0.02 and forget_rise > 3 * retain_rise, m
     before, after = ref.model().state_dict(), run.model().state_dict()
     changed = {n for n in before if not torch.equal(before[n], after[n])}
-    if method == "rmu":
-        assert changed == set(run.config["trainable"]) == {"model.layers.0.mlp.down_proj.weight"}
+    if method == "rmu":  # its projection ends at its starting norm; the stored model grades as the last step did
+        name = "model.layers.0.mlp.down_proj.weight"
+        assert changed == set(run.config["trainable"]) == {name} and run.config["restore_norms"]
+        assert after[name].norm() == pytest.approx(float(before[name].norm()), rel=1e-5)
+        graded = exp.setting.validation(run.model())
+        assert graded["forget"] == pytest.approx(last["forget"], rel=1e-4), (graded, last)  # RMSNorm's eps
     else:
         assert len(changed) > 10
     assert run.config["teacher"] == (ref.key if method in ("rmu", "npo") else None)

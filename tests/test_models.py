@@ -71,6 +71,32 @@ def test_one_compiled_graph_serves_every_model_of_a_shape(digits_tokenizer, monk
     assert graphs[0] >= 1 and graphs[1] == graphs[0]
 
 
+def test_rescaling_a_down_projection_keeps_the_function_and_sets_the_norm(tiny_model):
+    """Gemma-2's post-feed-forward RMSNorm makes a down projection's scale free: blown up 1000x (as RMU's rates do)
+    or scaled back, the logits stay the same; rescale_weights sets the norms it is given. (Up to the norm's eps,
+    1e-6 against the mean square of the projection's output: a fresh tiny model's outputs are so small that eps
+    counts, so its projection is first made 100x larger, as a trained model's outputs are.)"""
+    from undo_lib.models import rescale_weights, weight_norms
+    ids = torch.randint(0, 40, (3, 8))
+    name = "model.layers.1.mlp.down_proj.weight"
+    with torch.no_grad():
+        tiny_model.get_parameter(name).mul_(100.0)
+    start = weight_norms(tiny_model, [name])
+    with torch.no_grad():
+        before = tiny_model(input_ids=ids).logits
+        tiny_model.get_parameter(name).mul_(1000.0)
+        blown_up = tiny_model(input_ids=ids).logits
+        rescale_weights(tiny_model, start)
+        after = tiny_model(input_ids=ids).logits
+    torch.testing.assert_close(blown_up, before, atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(after, before, atol=1e-5, rtol=1e-5)
+    assert weight_norms(tiny_model, [name])[name] == pytest.approx(start[name], rel=1e-6)
+    gate = "model.layers.1.mlp.gate_proj.weight"  # behind the GELU, not scale-free: the check can fail
+    with torch.no_grad():
+        tiny_model.get_parameter(gate).mul_(3.0)
+        assert not torch.allclose(tiny_model(input_ids=ids).logits, before, atol=1e-3)
+
+
 def test_precision_is_bf16_on_a_gpu_only_and_checks_its_switch(tiny_model, monkeypatch):
     monkeypatch.delenv("UNDO_PRECISION", raising=False)
     assert precision("cpu") == "fp32" and precision(torch.device("cuda")) == "bf16"

@@ -14,7 +14,8 @@ from undo_lib.store import Artifact, Store
 # and RepNoise gained its MaxEnt base (Appendix D.1), recorded as max_ent_weight. STORE_VERSION 3 changed every key
 # on purpose: the language evaluation grades a window of every document, and stages store metrics graded on it.
 # The language oracle's key changed on purpose after it: it pretrains for half the reference's steps, on the
-# English the reference sees (Appendix A).
+# English the reference sees (Appendix A). RMU's keys changed on purpose after that: its trained down projections
+# are scaled back to their starting norms once it ends (restore_norms), so that relearning attacks can move them.
 # A change here means every stored result is recomputed: make it only with a reason in the README.
 # (setting, stage) -> key.
 KEYS = {
@@ -22,14 +23,14 @@ KEYS = {
     ("arithmetic", "distill into reference"): "8bd3aa9fb33821e9", ("arithmetic", "distill"): "954f95c89aa6a8c0",
     ("arithmetic", "attack forget only"): "a58ac23dc85717a4", ("arithmetic", "attack"): "9a8893a01cfa34cf",
     ("arithmetic", "undo"): "cf2bc149876c8ba2", ("arithmetic", "grad_diff"): "56aa3cfcde0c1f81",
-    ("arithmetic", "max_ent"): "4a879e68fc7e81d1", ("arithmetic", "rmu"): "b9c4cd8d61bae03d",
+    ("arithmetic", "max_ent"): "4a879e68fc7e81d1", ("arithmetic", "rmu"): "39ff629c30fea26c",
     ("arithmetic", "sam"): "2ac0bcb539c6966e", ("arithmetic", "rep_noise"): "44dbdbe19a014386",
     ("arithmetic", "undial"): "b927a6e282d90b71", ("language", "pretrain"): "4329584318daaba7",
     ("language", "oracle"): "5afd896ce904be21", ("language", "distill into reference"): "f6a5e09e38c538d5",
     ("language", "distill"): "aae2278ae0f0710a", ("language", "attack forget only"): "f380f43a13e8cd8e",
     ("language", "attack"): "f4f478746ba28518", ("language", "undo"): "afcaad48a3b2b04e",
     ("language", "grad_diff"): "155f2f5452ee434c", ("language", "max_ent"): "6da901042abc7d0b",
-    ("language", "rmu"): "43e32515c3ece0eb", ("language", "sam"): "359e7b067f36588e",
+    ("language", "rmu"): "e971e24519a66dd8", ("language", "sam"): "359e7b067f36588e",
     ("language", "rep_noise"): "0e79149f0bb0319d", ("language", "undial"): "ada84f762b932a4c",
 }
 
@@ -56,6 +57,21 @@ def test_store_keys_change_only_on_purpose(tmp_path, monkeypatch, setting):
     keys.update({m: exp.unlearn_spec(m, 1e-3).key for m in ("grad_diff", "max_ent", "rmu", "sam", "rep_noise",
                                                             "undial")})
     assert keys == {stage: key for (s, stage), key in KEYS.items() if s == setting}
+
+
+def test_only_rmu_restores_norms_and_only_of_down_projections(tmp_path):
+    """restore_norms is in RMU's key (its stages changed on purpose) and in no other's; a stage that trains anything
+    but down projections cannot ask for it (rescaling would change what the model computes)."""
+    from dataclasses import replace
+    exp = Experiment("smoke", "arithmetic", 0, store_root=tmp_path)
+    reference = _fake(tmp_path, exp.pretrain_spec("reference").key)
+    rmu = exp.unlearn_spec("rmu", 1e-3, model=reference)
+    assert rmu.restore_norms and rmu.config()["restore_norms"] is True
+    assert "restore_norms" not in exp.unlearn_spec("max_ent", 1e-3, model=reference).config()
+    with pytest.raises(ValueError, match="restore_norms rescales only"):
+        replace(rmu, trainable=("model.layers.0.mlp.up_proj.weight",))
+    with pytest.raises(ValueError, match="restore_norms rescales only"):
+        replace(rmu, trainable=None)
 
 
 def test_a_missing_parent_raises_before_anything_trains(tmp_path):

@@ -16,7 +16,7 @@ import torch
 
 from .attack import relearn_attack
 from .data.mixture import stable_seed
-from .models import MODEL_PRESETS, build_model
+from .models import MODEL_PRESETS, build_model, rescale_weights, weight_norms
 from .noise import shrink_perturb
 from .objectives import make_objective
 from .scales import preset
@@ -112,10 +112,13 @@ def _train(spec, config: dict, setting, store: Store) -> Artifact:
     from accelerate import Accelerator
     acc = Accelerator()
     evaluator = setting.validation.only(spec.stop.metric) if spec.stop else setting.validation  # choices read it
+    start_norms = weight_norms(stage.model, spec.trainable) if spec.restore_norms else None
     metrics = train(stage.model, stage.objective, stage.batches, stage.cfg, teacher=stage.teacher,
                     checkpoint=path / "checkpoint.pt", evaluate=evaluator, stop=spec.stop, sam_rho=stage.sam_rho,
                     teacher_outputs=teacher_outputs(spec, stage.objective, setting),
                     desc=f"{spec.describe()} ({setting.name})", accelerator=acc)
+    if start_norms:
+        rescale_weights(stage.model, start_norms)
     if acc.is_main_process:
         store.finish(spec.kind, config, model=stage.model, metrics=metrics)
     acc.wait_for_everyone()

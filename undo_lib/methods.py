@@ -39,7 +39,8 @@ class Method:
     budget: the preset's unlearning step budget it runs ("default", or "rmu" for RMU's longer one at gpu/paper);
     teacher: params -> whether the loss reads a frozen copy of the starting model; sam: sharpness-aware steps of
     radius params["rho"]; prepare: (params, model_cfg, seed) -> (params, names of the trained parameters or None);
-    comparison: (CompareCfg, MaxEnt's chosen rate) -> {point label: (lr, hyperparameter overrides)} for baselines."""
+    comparison: (CompareCfg, MaxEnt's chosen rate) -> {point label: (lr, hyperparameter overrides)} for baselines;
+    restore_norms: the trained down projections scaled back to their starting norms at the end (StageSpec)."""
     name: str
     display: str
     loss: str
@@ -51,6 +52,7 @@ class Method:
     sam: bool = False
     prepare: Callable | None = None
     comparison: Callable | None = None
+    restore_norms: bool = False
 
     def __post_init__(self):
         if self.loss not in LOSSES:
@@ -171,7 +173,7 @@ METHODS = {m.name: m for m in (
                     (1e-5, 2e-5, 4e-5, 7e-5, 1e-4, 1.5e-4, 2e-4, 3e-4),
                     (6e-5, 7e-5, 8e-5, 9e-5, 1e-4, 2e-4, 3e-4, 4e-4), PAPER_LANG_LRS)),
     Method(name="rmu", display="RMU", loss="rmu", group="unlearning", budget="rmu", teacher=_rmu_teacher,
-           prepare=_rmu_prepare,
+           prepare=_rmu_prepare, restore_norms=True,
            params={"arithmetic": {"coeff": 0.25, "relative": True, "alpha": 200.0, "retain": True},
                    "language": {"coeff": 0.25, "relative": True, "alpha": 1200.0, "retain": True}},
            lrs=_lrs(SMOKE_LRS, (5e-2, 1e-1, 2e-1, 3e-1, 5e-1, 1.0, 2.0, 3.0),
@@ -208,7 +210,8 @@ METHODS.update({m.name: m for m in (
            params={"wmdp": {"alpha": 1.0}},
            lrs={"smoke": {"wmdp": SMOKE_LRS}, "cpu": {"wmdp": (1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4)}}),
     Method(name="rmu_section6", display="RMU", loss="rmu", group="section6", teacher=_rmu_teacher,
-           prepare=_rmu_prepare, params={"wmdp": {"coeff": 0.25, "relative": True, "alpha": 200.0, "retain": True}},
+           prepare=_rmu_prepare, restore_norms=True,
+           params={"wmdp": {"coeff": 0.25, "relative": True, "alpha": 200.0, "retain": True}},
            lrs={"smoke": {"wmdp": SMOKE_LRS}, "cpu": {"wmdp": (5e-3, 1e-2, 2e-2, 5e-2, 0.1, 0.2, 0.5)}}),
     # Appendix D.2.6: "Both of these methods operate in addition to MaxEnt, so we use the top two selected MaxEnt
     # hyperparameters": each runs at a point (a, lr) of MaxEnt's, a weighting its retain term as it weights MaxEnt's

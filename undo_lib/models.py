@@ -110,6 +110,22 @@ def forward_with_internals(net, model, input_ids, attention_mask) -> SimpleNames
                            lens_logits=[logit_lens(model, h) for h in out.hidden_states[1:-1]])
 
 
+def weight_norms(model, names) -> dict:
+    """{name: Frobenius norm} of the named parameters."""
+    return {name: float(model.get_parameter(name).detach().norm()) for name in names}
+
+
+def rescale_weights(model, norms: dict) -> None:
+    """Scale each named parameter, in place, to the Frobenius norm `norms` gives it. Where an RMSNorm follows the
+    parameter's output (Gemma-2's down projections), the model computes the same function: RMU trains those
+    projections at rates that blow their weights up by orders of magnitude, and a relearning attack's Adam steps,
+    each about its learning rate per weight, would barely move weights that large."""
+    with torch.no_grad():
+        for name, norm in norms.items():
+            weight = model.get_parameter(name)
+            weight.mul_(norm / weight.norm())
+
+
 def compiling() -> bool:
     """Whether `forward` runs through torch.compile: UNDO_COMPILE=1, the default from store version 3 on (a
     notebook's worker pool compiles each graph once and trains hours with it: arithmetic pretraining 1.13x eager in

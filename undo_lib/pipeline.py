@@ -167,7 +167,8 @@ class Experiment:
         steps = self.preset.unlearn[m.budget]
         return self._spec("unlearn", m.loss, "unlearn", steps.train_cfg(lr), From(model),
                           teacher=model if m.teacher(params) else None, objective_params=params,
-                          trainable=tuple(trainable) if trainable else None, sam_rho=sam_rho)
+                          trainable=tuple(trainable) if trainable else None, sam_rho=sam_rho,
+                          restore_norms=m.restore_norms)
 
     def section6_sweep_specs(self, name: str, model: Artifact) -> dict:
         """Section 6's sweep of a "section6" method from `model` (Appendix D.2.3): {(a, lr): StageSpec} over

@@ -97,6 +97,7 @@ class Recovered:
 
 
 KINDS = ("pretrain", "distill", "unlearn", "undo")
+SCALE_FREE = "mlp.down_proj.weight"  # feeds post_feedforward_layernorm
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -106,7 +107,9 @@ class StageSpec:
     base: the experiment's description (scale, setting, seed, model shape, data; `Experiment.base`);
     objective: a loss of objectives.LOSSES; objective_params: its hyperparameters (unlearning stages only, with
     `trainable`: the names of the trained parameters, or None for all); mixture: the setting's mixture name and
-    mixture_spec its description; teacher: the frozen model the loss reads; sam_rho: sharpness-aware steps."""
+    mixture_spec its description; teacher: the frozen model the loss reads; sam_rho: sharpness-aware steps;
+    restore_norms: scale each trained matrix back to its norm at the start once training ends (only MLP down
+    projections, which Gemma-2's post-feed-forward RMSNorm makes scale-free: the model computes the same function)."""
     kind: str
     base: dict
     objective: str
@@ -119,10 +122,14 @@ class StageSpec:
     trainable: tuple | None = None
     sam_rho: float | None = None
     stop: Recovered | None = None
+    restore_norms: bool = False
 
     def __post_init__(self):
         if self.kind not in KINDS:
             raise ValueError(f"stage kind must be one of {KINDS}, got {self.kind!r}")
+        if self.restore_norms and not (self.trainable and all(n.endswith(SCALE_FREE) for n in self.trainable)):
+            raise ValueError(f"restore_norms rescales only {SCALE_FREE} weights, which an RMSNorm follows; "
+                             f"this stage trains {self.trainable or 'every parameter'}")
         if not isinstance(self.init, (Random, From, Noised)):
             raise MissingParent(f"a stage's init must be Random, From or Noised, got {self.init!r}")
         if self.teacher is not None:
@@ -137,6 +144,8 @@ class StageSpec:
             config["stop"] = self.stop.config()
         if self.sam_rho is not None:
             config["sam_rho"] = float(self.sam_rho)
+        if self.restore_norms:  # absent otherwise: the keys of every other stage stay as they were
+            config["restore_norms"] = True
         if self.objective_params is not None:
             config.update(objective_params=self.objective_params,
                           trainable=list(self.trainable) if self.trainable else None)
@@ -165,7 +174,8 @@ class StageSpec:
                    init=start, teacher=store.by_key(config["teacher"]) if config["teacher"] else None,
                    objective_params=config.get("objective_params"),
                    trainable=tuple(config["trainable"]) if config.get("trainable") else None,
-                   sam_rho=config.get("sam_rho"), stop=Recovered(**stop) if stop else None)
+                   sam_rho=config.get("sam_rho"), stop=Recovered(**stop) if stop else None,
+                   restore_norms=config.get("restore_norms", False))
         if spec.key != config_key(config):
             raise ValueError("the config does not describe a stage of this version of undo_lib")
         return spec
