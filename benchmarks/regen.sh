@@ -9,9 +9,10 @@
 #   [REGEN_TREE]   /work/runv3        a detached worktree at COMMIT, whose undo_lib the kernels import
 #   [REGEN_STORE]  /work/store_v3     the store (UNDO_STORE); empty at the start of a regeneration
 #   [REGEN_NAME]   cpu-v3             results -> $REGEN_TREE/results_$REGEN_NAME, copied to results/reruns/$REGEN_NAME/
-# times.csv there: commit, notebook, seed, start and end (UTC, ISO), seconds, exit status. Pauses (a run stopped
-# with SIGSTOP to time the tests alone) are logged by `benchmarks/regen.sh hold stop|cont WHY` in pauses.csv and
-# subtracted by whoever reports the time.
+# times.csv there: commit, notebook, seed, start and end (UTC, ISO), seconds, exit status ("killed": a run that
+# ended with its session, timed to its last heartbeat in running.csv, logged when the driver next starts). Pauses
+# (a run stopped with SIGSTOP to time the tests alone) are logged by `benchmarks/regen.sh hold stop|cont WHY` in
+# pauses.csv; benchmarks/regen_time.py subtracts them.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 TREE=${REGEN_TREE:-/work/runv3} STORE=${REGEN_STORE:-/work/store_v3} NAME=${REGEN_NAME:-cpu-v3}
@@ -29,7 +30,7 @@ if [ "${1:-}" = hold ]; then  # hold stop|cont WHY: pause or resume every proces
 fi
 
 COMMIT=$1 SEEDS=$2; shift 2
-git -C "$TREE" rev-parse --verify -q HEAD >/dev/null || git -C "$ROOT" worktree add --detach "$TREE" "$COMMIT"
+git -C "$TREE" rev-parse --verify -q HEAD >/dev/null 2>&1 || git -C "$ROOT" worktree add --detach "$TREE" "$COMMIT"
 git -C "$TREE" checkout -q --detach "$COMMIT"
 [ -z "$(git -C "$TREE" status --porcelain --untracked-files=no)" ] || { echo "regen: $TREE has changes" >&2; exit 1; }
 PY="$ROOT/.venv/bin/python"
@@ -38,12 +39,24 @@ mkdir -p "$RES" "$FIG" "$NB"
 [ -e "$OUT/times.csv" ] || echo "commit,notebook,seed,start,end,seconds,status" > "$OUT/times.csv"
 sha=$(git -C "$TREE" rev-parse --short HEAD)
 echo $$ > "$TREE/regen.pid"
+running="$OUT/running.csv"  # the notebook under way and its last heartbeat (a minute apart)
+if [ -e "$running" ]; then  # killed with its session: its time up to the last heartbeat, status "killed"
+  IFS=, read -r r_sha r_nb r_seed r_start r_last < "$running"
+  echo "$r_sha,$r_nb,$r_seed,$r_start,$r_last,$(( $(date -ud "$r_last" +%s) - $(date -ud "$r_start" +%s) )),killed" \
+    >> "$OUT/times.csv"
+  rm -f "$running"
+fi
 for seed in $SEEDS; do
   for nb in "$@"; do
     start=$(date -u +%FT%TZ) t0=$SECONDS status=0
+    (while :; do echo "$sha,$nb,$seed,$start,$(date -u +%FT%TZ)" > "$running.tmp"; mv "$running.tmp" "$running"
+                 sleep 60; done) &
+    beat=$!
     (cd "$TREE/notebooks" && UNDO_STORE="$STORE" PYTHONPATH="$TREE" "$PY" -m papermill "$nb.ipynb" \
        "$NB/$nb-seed$seed.ipynb" -k python3 --log-output -p scale cpu -p seed "$seed" \
        -p results_dir "$RES" -p figures_dir "$FIG") > "$NB/$nb-seed$seed.log" 2>&1 || status=$?
+    kill "$beat"; wait "$beat" 2>/dev/null || true
+    rm -f "$running"
     echo "$sha,$nb,$seed,$start,$(date -u +%FT%TZ),$((SECONDS - t0)),$status" >> "$OUT/times.csv"
     cp "$RES"/*.csv "$OUT"/ 2>/dev/null || true
   done

@@ -35,6 +35,6 @@ if __name__ == "__main__":
     folder = Path(sys.argv[1] if len(sys.argv) > 1 else "results/reruns/cpu-v3")
     t = run_times(folder)
     print(t.pivot_table(index="notebook", columns="seed", values="hours", aggfunc="sum").round(2).to_string())
-    failed = t[t.status != 0]
-    print(f"total {t.hours.sum():.2f} h over {len(t)} notebook runs ({len(failed)} failed), "
+    failed = t[t.status.astype(str) != "0"]
+    print(f"total {t.hours.sum():.2f} h over {len(t)} notebook runs ({len(failed)} failed or killed, resumed later from the store), "
           f"{t.paused.sum() / 3600:.2f} h of pauses left out")
