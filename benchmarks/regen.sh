@@ -20,6 +20,7 @@ OUT="$ROOT/results/reruns/$NAME"
 mkdir -p "$OUT"
 
 if [ "${1:-}" = hold ]; then  # hold stop|cont WHY: pause or resume every process of the running regeneration
+  case "${2:-}" in stop|cont) ;; *) echo "usage: benchmarks/regen.sh hold stop|cont WHY" >&2; exit 2 ;; esac
   descendants() { local c; for c in $(pgrep -P "$1" || true); do echo "$c"; descendants "$c"; done; }
   sig=STOP; [ "$2" = cont ] && sig=CONT
   driver=$(cat "$TREE/regen.pid")
@@ -30,6 +31,9 @@ if [ "${1:-}" = hold ]; then  # hold stop|cont WHY: pause or resume every proces
 fi
 
 COMMIT=$1 SEEDS=$2; shift 2
+if [ -e "$TREE/regen.pid" ] && kill -0 "$(cat "$TREE/regen.pid")" 2>/dev/null; then
+  echo "regen: a run is under way in $TREE (pid $(cat "$TREE/regen.pid"))" >&2; exit 1
+fi
 git -C "$TREE" rev-parse --verify -q HEAD >/dev/null 2>&1 || git -C "$ROOT" worktree add --detach "$TREE" "$COMMIT"
 git -C "$TREE" checkout -q --detach "$COMMIT"
 [ -z "$(git -C "$TREE" status --porcelain --untracked-files=no)" ] || { echo "regen: $TREE has changes" >&2; exit 1; }

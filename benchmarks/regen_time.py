@@ -36,5 +36,5 @@ if __name__ == "__main__":
     t = run_times(folder)
     print(t.pivot_table(index="notebook", columns="seed", values="hours", aggfunc="sum").round(2).to_string())
     failed = t[t.status.astype(str) != "0"]
-    print(f"total {t.hours.sum():.2f} h over {len(t)} notebook runs ({len(failed)} failed or killed, resumed later from the store), "
-          f"{t.paused.sum() / 3600:.2f} h of pauses left out")
+    print(f"total {t.hours.sum():.2f} h over {len(t)} notebook runs ({len(failed)} failed or killed, resumed "
+          f"later from the store), {t.paused.sum() / 3600:.2f} h of pauses left out")
