@@ -4,12 +4,12 @@ For each stage kind at the scale (pretraining, distillation with its teacher pas
 relearning-attack step, evaluation) it prints model FLOP/s as a share of the fp32 matmul peak that this run measures
 (a 2048 x 2048 matmul, at the process's threads and at one thread):
 - eager: the library's path (train(), fused AdamW) with UNDO_COMPILE=0, one process at all threads;
-- compiled: the same with UNDO_COMPILE=1, the notebooks' default (for the stages named by --compile), with its
-  first step's time (the compile) and the steps after which compiling pays;
+- compiled: the same with UNDO_COMPILE=1, the notebooks' default (every stage unless --compile names fewer),
+  with its first step's time (the compile) and the steps after which compiling pays;
 - matmul bound: the rate if nothing but the step's matrix multiplies took time (torch.profiler), the ceiling
   without faster matmul kernels;
 - pool: one process per core at one thread each, running the stage side by side (runner.run's layout), the
-  machine's total against the all-threads peak.
+  machine's total against the all-threads peak; eager in the table, compiled in the line under it.
 Model FLOPs are counted by torch.utils.flop_counter on one step: 6 x parameters x tokens + attention for a plain
 step, plus the teacher's forward where there is one (SAM's second pass counted too). Step times are medians.
 Then the relearning attack's learning-rate sweep (the library's default against K sequential eager runs, and the
@@ -209,12 +209,12 @@ def bench_stages(exp, args, peak1):
           f"{'compile s':>9} {'pays after':>10} | {'matmul bound':>12} | {'pool %peak':>10}")
     compiled = [s for s in args.compile.split(",") if s]
     n = os.cpu_count() or 1
-    pool = {}
+    pool, flops_of = {}, {}
     if args.pool:
         pool = pool_seconds(exp.scale, exp.setting.name, str(exp.store.root), STAGES, args.steps)
         pool_peak = matmul_peak()
     for name in STAGES:
-        flops = count_flops(exp, name)
+        flops = flops_of[name] = count_flops(exp, name)
         eager, eager_share = share(flops, lambda: measure(exp, name, args.steps)[1])
         line = f"{name:<10} {flops / 1e9:6.2f} | {eager * 1e3:10.1f} {eager_share:6.0%} | "
         if name in compiled:  # compiled (its first step compiles), eager again (default: the mean of two
@@ -238,9 +238,16 @@ def bench_stages(exp, args, peak1):
         line += f"{bound:12.0%} | "
         line += f"{n * flops / pool[name] / pool_peak:10.0%}" if name in pool else f"{'-':>10}"
         print(line, flush=True)
-    print(f"(pool: {n} processes x 1 thread against the {n}-thread peak; one process alone at 1 thread would have a "
-          f"peak of {peak1 / 1e9:.0f} GFLOP/s; 'pays after': steps, or evaluations, after which the compile time is "
-          f"won back)")
+    if args.pool and compiled:  # after the rows, so that their compile times are from an empty cache
+        with_compile("1")
+        fast = pool_seconds(exp.scale, exp.setting.name, str(exp.store.root), compiled, args.steps)
+        with_compile("0")
+        fast_peak = matmul_peak()
+        shares = (f"{name} {n * flops_of[name] / fast[name] / fast_peak:.0%}" for name in compiled)
+        print(f"pool compiled %peak (the notebooks' default): {', '.join(shares)}")
+    print(f"(pool: {n} processes x 1 thread against the {n}-thread peak, eager in the table; one process alone at 1 "
+          f"thread would have a peak of {peak1 / 1e9:.0f} GFLOP/s; 'pays after': steps, or evaluations, after which "
+          f"the compile time is won back)")
 
 
 def sweep_eager(model, batches, evaluator, cfg, later):
@@ -419,8 +426,8 @@ def main():
     parser.add_argument("--setting", default="both", choices=("both", "arithmetic", "language"))
     parser.add_argument("--steps", type=int, default=14, help="steps per stage (the first 2 are warm-up)")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of the sweep and loop comparisons")
-    parser.add_argument("--compile", default="pretrain,relearn,evaluate",
-                        help="stages also measured with UNDO_COMPILE=1 (comma-separated; '' for none)")
+    parser.add_argument("--compile", default=",".join(STAGES),
+                        help="stages also measured with UNDO_COMPILE=1, the default (comma-separated; '' for none)")
     parser.add_argument("--no-pool", dest="pool", action="store_false", help="skip the worker-pool column")
     parser.add_argument("--warm", action="store_true", help="compile into the store's inductor cache, not an empty one")
     parser.add_argument("--parts", default=",".join(PARTS),
