@@ -97,3 +97,14 @@ def test_later_sections_are_redrawn_from_their_tables_as_the_notebooks_drew_them
     for name in drawn:
         new, old = (mpimg.imread(tmp_path / d / f"{name}.png") for d in ("redrawn", "notebook"))
         assert new.shape == old.shape and (np.abs(new - old).max(-1) > 0.1).mean() < 1e-4, name
+
+
+def test_prune_deletes_only_the_figures_not_drawn(tmp_path):
+    """`redraw --prune` deletes a figure whose data the tables no longer hold, in every format, and nothing else."""
+    from undo_lib.redraw import prune
+    for name in ("fig2_arithmetic.png", "fig2_arithmetic.pdf", "fig2_arithmetic_seed1.png",
+                 "fig2_arithmetic_seed1.pdf", "notes.png"):
+        (tmp_path / name).write_bytes(b"")
+    gone = prune(tmp_path, ["fig2_arithmetic"], formats=("png", "pdf"))
+    assert sorted(p.name for p in gone) == ["fig2_arithmetic_seed1.pdf", "fig2_arithmetic_seed1.png"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fig2_arithmetic.pdf", "fig2_arithmetic.png", "notes.png"]

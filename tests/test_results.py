@@ -23,3 +23,31 @@ def test_stage_points_read_the_worst_case_before_short_and_long():
                 assert pts.loc[(m, model, stage), "retain"] == 0.5
     capped = stage_points(curves, 15, True, capped={("undo", "p1")}).set_index(["method", "model"]).capped
     assert capped.loc[("undo", "p1")].all() and not capped.drop(("undo", "p1")).any()
+
+
+def test_adopt_rerun_replaces_tables_and_only_the_claims_the_rerun_holds(tmp_path):
+    """A regeneration's tables replace the committed ones; in the claims tables the claims of notebooks it did not
+    run stay; the run logs are not adopted; an empty rerun raises."""
+    import pytest
+    from undo_lib.results import adopt_rerun
+    rerun, results = tmp_path / "rerun", tmp_path / "results"
+    rerun.mkdir(), results.mkdir()
+    claims = lambda names, effect: pd.DataFrame(  # noqa: E731
+        [dict(claim=c, setting="s", seed=seed, effect=effect) for c in names for seed in (1, 0)])
+    claims(["C1", "C2", "C8"], 0.1).to_csv(results / "claims.csv", index=False)
+    claims(["C2", "C1"], 0.5).to_csv(rerun / "claims.csv", index=False)
+    pd.DataFrame({"x": [1]}).to_csv(results / "fig2_models.csv", index=False)
+    pd.DataFrame({"x": [2]}).to_csv(rerun / "fig2_models.csv", index=False)
+    pd.DataFrame({"x": [3]}).to_csv(results / "fig8_relearning.csv", index=False)
+    pd.DataFrame({"commit": ["abc"]}).to_csv(rerun / "times.csv", index=False)
+    replaced, kept = adopt_rerun(rerun, results)
+    assert replaced == ["claims.csv", "fig2_models.csv"] and kept == ["fig8_relearning.csv"]
+    t = pd.read_csv(results / "claims.csv")
+    assert list(zip(t.claim, t.seed)) == [("C1", 0), ("C1", 1), ("C2", 0), ("C2", 1), ("C8", 0), ("C8", 1)]
+    assert list(t.effect) == [0.5] * 4 + [0.1] * 2
+    assert pd.read_csv(results / "fig2_models.csv").x.item() == 2
+    assert not (results / "times.csv").exists()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ValueError, match="no result tables"):
+        adopt_rerun(empty, results)

@@ -89,10 +89,25 @@ def _redraw_later_sections(results_dir: Path, figures_dir, scale: str) -> list[s
     return drawn
 
 
-if __name__ == "__main__":  # python -m undo_lib.redraw results/<scale> [figures_dir]: every figure from the CSVs
+def prune(figures_dir, drawn, formats=FORMATS) -> list[Path]:
+    """Delete the figures (fig*.<format>) of `figures_dir` that are not in `drawn`: those whose data the tables no
+    longer hold (e.g. a seed dropped by a regeneration). Returns the paths deleted."""
+    stale = [p for f in formats for p in sorted(Path(figures_dir).glob(f"fig*.{f}")) if p.stem not in set(drawn)]
+    for path in stale:
+        path.unlink()
+    return stale
+
+
+if __name__ == "__main__":  # python -m undo_lib.redraw results/<scale> [figures_dir] [--prune]
     import sys
     from . import repo_path
-    if len(sys.argv) < 2:
-        sys.exit("usage: python -m undo_lib.redraw results/<scale> [figures_dir (default: figures/)]")
-    names = redraw(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else repo_path("figures"))
-    print(f"{len(names)} figures drawn from {sys.argv[1]}: {', '.join(names)}")
+    args = [a for a in sys.argv[1:] if a != "--prune"]
+    if not 1 <= len(args) <= 2:
+        sys.exit("usage: python -m undo_lib.redraw results/<scale> [figures_dir (default: figures/)] [--prune]\n"
+                 "  --prune: also delete the figures of figures_dir that the tables no longer draw")
+    figures = args[1] if len(args) > 1 else repo_path("figures")
+    names = redraw(args[0], figures)
+    print(f"{len(names)} figures drawn from {args[0]}: {', '.join(names)}")
+    if "--prune" in sys.argv:
+        gone = prune(figures, names)
+        print(f"{len(gone)} stale figure files deleted" + (f": {', '.join(p.name for p in gone)}" if gone else ""))

@@ -125,3 +125,29 @@ def stage_points(curves: pd.DataFrame, short_step: int, higher_is_better: bool, 
         keys = curves.groupby(["method", "model"])["key"].first()
         out["key"] = [keys[(m, model)] for m, model in zip(out.method, out.model)]
     return out
+
+
+RUN_LOGS = ("times.csv", "pauses.csv", "running.csv")  # benchmarks/regen.sh's logs, which are not results
+PER_CLAIM = {"claims.csv": ["claim", "setting", "seed"], "claims_draws.csv": ["claim", "setting", "seed", "draw"]}
+
+
+def adopt_rerun(rerun_dir, results_dir) -> tuple[list[str], list[str]]:
+    """Make a regeneration's tables (results/reruns/<name>/, written by benchmarks/regen.sh) those of `results_dir`.
+
+    Each CSV of `rerun_dir` replaces the one of the same name, except the claims tables (several notebooks write
+    them), in which only the claims the rerun holds are replaced: the claims of notebooks it did not run stay.
+    Returns (names replaced, names of `results_dir` left as they were). Raises ValueError on a rerun with no
+    tables, so that nothing is adopted from an empty folder."""
+    rerun_dir, results_dir = Path(rerun_dir), Path(results_dir)
+    new = sorted(p for p in rerun_dir.glob("*.csv") if p.name not in RUN_LOGS)
+    if not new:
+        raise ValueError(f"{rerun_dir}: no result tables to adopt")
+    for path in new:
+        target, table = results_dir / path.name, pd.read_csv(path)
+        if path.name in PER_CLAIM and target.exists():
+            old = pd.read_csv(target)
+            table = pd.concat([old[~old.claim.isin(set(table.claim))], table], ignore_index=True)
+            table = table.sort_values(PER_CLAIM[path.name], kind="stable")
+        table.to_csv(target, index=False)
+    kept = sorted(p.name for p in results_dir.glob("*.csv") if p.name not in {q.name for q in new})
+    return [p.name for p in new], kept
