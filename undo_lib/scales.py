@@ -93,14 +93,16 @@ PAPER_COMPARE = CompareCfg(sweep_points=None, sam_rhos=TABLE8_SAM_RHO, rep_noise
 
 # Scale cpu: five alphas over the paper's range 0.1-0.8 (Section 6's 0.6 among them, so notebook 04 reuses its
 # student; with three, C3's Spearman was 1 in every bootstrap replicate, an interval of zero width that decided
-# nothing) and the grid's corners; in the comparison, every rate of each sweep (CPU_COMPARE below) and four points
-# per other method (issue 15; the paper: eight), spread over each method's range: Table 8's radii, Table 7's weights, UNDIAL
-# from a tenth to three times MaxEnt's rate, Section 6's retain thresholds; plus notebook 03's strongest recovered
-# alpha (Experiment.strongest_recovered_alpha).
+# nothing), and the grid at every alpha with beta 0.1 and 1 (at the corners 0.2 and 0.8 alone robustness is near 0
+# and near its ceiling whatever beta); in the comparison, every rate of each sweep (CPU_COMPARE below) and four to
+# six points per other method (issue 15; the paper: eight), spread over each method's range: Table 8's radii up to
+# 0.1, Table 7's weights, UNDIAL from a tenth to three times MaxEnt's rate, Section 6's retain thresholds; plus
+# notebook 03's strongest recovered alpha (Experiment.strongest_recovered_alpha).
 # Recovery is checked every 5 steps: at 25 (store version 2) the students recovered within one or two checks, so
 # that notebook 04's four retain thresholds stopped at the same step and gave the same point (language seed 2: 0.21
 # and 0.29 at step 50; arithmetic seed 1: three thresholds at one point), and C3's compute moved in steps of 0.05.
-CPU_UNDO = UndoCfg(alphas=(0.1, 0.2, 0.4, 0.6, 0.8), grid_alphas=(0.2, 0.8), grid_betas=(0.1, 1.0), eval_every=5)
+CPU_UNDO = UndoCfg(alphas=(0.1, 0.2, 0.4, 0.6, 0.8), grid_alphas=(0.1, 0.2, 0.4, 0.6, 0.8), grid_betas=(0.1, 1.0),
+                   eval_every=5)
 # The attack's rates at cpu: seven (language: eight), a factor ~3 apart, so that every model's best rate lies
 # inside the grid (with three rates, 90 of 114 attacked models of the earlier cpu results did best at an edge;
 # attack.best_rates checks it).
@@ -120,9 +122,9 @@ CPU_ATTACK_LRS = {"arithmetic": (1e-2, 3e-3, 1e-3, 3e-4, 1e-4, 3e-5, 1e-5),  # 1
 # Every rate of each swept method's sweep is a comparison point, as in the paper (Fig 7 draws the whole sweep): with
 # the chosen rate and its three neighbours (store version 2) UNDO's points lay at worse retain than every point of
 # most methods, so C5 compared UNDO with those methods' nearest points, not at matched retain.
-CPU_COMPARE = CompareCfg(sweep_points=None, sam_rhos=(0.003, 0.01, 0.02, 0.04),
+CPU_COMPARE = CompareCfg(sweep_points=None, sam_rhos=(0.003, 0.01, 0.02, 0.04, 0.07, 0.1),
                          rep_noise=((0.1, 0.001), (0.5, 0.1), (1.0, 1.0), (4.0, 4.0)),
-                         undial_lr_factors=(0.1, 0.3, 1.0, 3.0), undo_tolerances=(0.05, 0.13, 0.21, 0.29),
+                         undial_lr_factors=(0.1, 0.2, 0.3, 1.0, 3.0), undo_tolerances=(0.05, 0.13, 0.21, 0.29),
                          short_attack=10)
 SMOKE_COMPARE = CompareCfg(sweep_points=2, sam_rhos=(0.01,), rep_noise=((1.0, 1.0),), undial_lr_factors=(1.0,),
                            undo_tolerances=(0.05, 0.3), short_attack=5)
