@@ -97,3 +97,13 @@ def test_a_joint_cluster_bootstrap_resamples_each_group_as_a_by_hand_loop_does()
     assert np.allclose(got.draws, want)
     with pytest.raises(ValueError, match="one entry"):
         joint_bootstrap([a, b], lambda m: m[0][:, 0], clusters=[None])
+
+
+def test_the_t_interval_over_seeds_matches_scipy_and_needs_two_seeds():
+    """stats.over_seeds: mean ± t(n-1) sd / sqrt(n) of the per-seed margins, as scipy's t.interval gives it."""
+    import scipy.stats
+    from undo_lib.stats import over_seeds
+    effects = [0.11, 0.107, 0.09, 0.13]
+    want = scipy.stats.t.interval(0.95, 3, loc=np.mean(effects), scale=scipy.stats.sem(effects))
+    assert np.allclose(over_seeds(effects), want)
+    assert all(np.isnan(over_seeds([0.2])))

@@ -49,8 +49,14 @@ def test_summary_pools_each_claim_over_seeds_from_the_recorded_draws(tmp_path):
     # re-recording a seed replaces its draws rather than adding to them
     verdicts.record(tmp_path, "C1", "arithmetic", "cpu", 2, True, "again", interval=by_seed[2])
     assert len(pd.read_csv(tmp_path / verdicts.DRAWS_CSV)) == 3000
+    # beside it, the t-interval of the per-seed margins alone: mean ± t(2) sd / sqrt(3), by hand
+    half = 4.302653 * np.std([0.30, 0.20, -0.02], ddof=1) / np.sqrt(3)
+    c1 = verdicts.summary(tmp_path, "cpu").set_index(["claim", "setting"]).loc[("C1", "arithmetic")]
+    assert np.isclose(c1.seed_low, 0.16 - half, atol=1e-5) and np.isclose(c1.seed_high, 0.16 + half, atol=1e-5)
+    assert c1.seed_low < c1.ci_low and c1.ci_high < c1.seed_high  # wider: t(2) with the seeds as training noise
     text = verdicts.markdown(tmp_path, "cpu")
     assert "| C1 | arithmetic | 3 | 2 / 0 / 1 |" in text and "Per seed:" in text
+    assert f"[{0.16 - half:+.3f}, {0.16 + half:+.3f}] |" in text
 
 
 def test_readme_claims_table_is_regenerated_between_its_markers(tmp_path):

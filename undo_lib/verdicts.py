@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .stats import Interval, pooled
+from .stats import Interval, over_seeds, pooled
 from .store import upsert_csv
 
 CLAIM_COLUMNS = ["claim", "setting", "scale", "seed", "verdict", "effect", "ci_low", "ci_high", "holds", "detail"]
@@ -40,14 +40,15 @@ def record(results_dir, claim: str, setting: str, scale: str, seed: int, holds: 
 
 DRAWS_CSV = "claims_draws.csv"  # (claim, setting, scale, seed, draw, value): each interval's bootstrap replicates
 SUMMARY_COLUMNS = ["claim", "setting", "scale", "seeds", "holds", "fails", "inconclusive", "verdict", "effect",
-                   "ci_low", "ci_high"]
+                   "ci_low", "ci_high", "seed_low", "seed_high"]
 
 
 def summary(results_dir, scale: str | None = None) -> pd.DataFrame:
     """One row per claim and setting over the seeds of claims.csv: how many seeds hold, fail or are inconclusive,
     and the mean margin over seeds with its pooled 95% interval (stats.pooled: a two-level bootstrap over seeds and
     graded items, read from claims_draws.csv), whose verdict is the row's. A claim without replicates for every
-    seed gets no pooled interval and verdict "inconclusive"."""
+    seed gets no pooled interval and verdict "inconclusive". seed_low, seed_high: the t-interval of the mean from
+    the per-seed margins alone (stats.over_seeds: the seeds as draws of training noise), shown beside it."""
     t = table(results_dir, scale=scale)
     path = Path(results_dir) / DRAWS_CSV
     draws = pd.read_csv(path) if path.exists() else pd.DataFrame(columns=["claim", "setting", "scale", "seed",
@@ -63,11 +64,12 @@ def summary(results_dir, scale: str | None = None) -> pd.DataFrame:
             if pd.notna(r.effect) and d is not None:
                 by_seed[r.seed] = Interval(r.effect, r.ci_low, r.ci_high, d)
         whole = pooled(by_seed) if len(by_seed) == len(g) else None
+        seed_low, seed_high = over_seeds(g.effect.dropna()) if whole else (np.nan, np.nan)
         rows.append(dict(claim=claim, setting=setting, scale=sc, seeds=len(g),
                          **{v: int(counts.get(v, 0)) for v in ("holds", "fails", "inconclusive")},
                          verdict=whole.verdict if whole else "inconclusive",
                          effect=whole.effect if whole else np.nan, ci_low=whole.low if whole else np.nan,
-                         ci_high=whole.high if whole else np.nan))
+                         ci_high=whole.high if whole else np.nan, seed_low=seed_low, seed_high=seed_high))
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
 
@@ -99,12 +101,13 @@ def markdown(results_dir, scale: str | None = None) -> str:
     """The claims tables as Markdown (for the README): first one row per claim and setting pooled over seeds
     (`summary`), then one row per claim, setting and seed with the numbers compared."""
     s = summary(results_dir, scale)
-    lines = ["| claim | setting | seeds | holds / fails / inconclusive | pooled verdict | mean margin [95% interval] |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| claim | setting | seeds | holds / fails / inconclusive | pooled verdict | mean margin [95% interval] "
+             "| 95% t-interval over the seeds' margins |", "|---|---|---|---|---|---|---|"]
     for r in s.itertuples():
         counts = f"{r.holds} / {r.fails} / {r.inconclusive}"
+        seeds = f"[{r.seed_low:+.3f}, {r.seed_high:+.3f}]" if pd.notna(r.seed_low) else "–"
         lines.append(f"| {r.claim} | {r.setting} | {r.seeds} | {counts} | {shown(r.verdict)} "
-                     f"| {_margin(r.effect, r.ci_low, r.ci_high)} |")
+                     f"| {_margin(r.effect, r.ci_low, r.ci_high)} | {seeds} |")
     t = table(results_dir, scale=scale)
     lines += ["", "Per seed:", "",
               "| claim | setting | scale | seed | verdict | margin [95% interval] | numbers compared |",
