@@ -50,8 +50,8 @@ def redraw(results_dir, figures_dir, scale: str | None = None, formats=FORMATS) 
                         drawn.append(figure_name(f"fig{number}_{setting_name}", seed))
                 if len(at["fig5_undo"]) and len(at["fig5_relearning"]):
                     fig5(t["fig5_undo"], at["fig5_relearning"], setting, figures_dir, seed, beta=p.undo.beta)
-                    fig6(at["fig5_undo"], at["fig5_relearning"], setting, figures_dir, p.undo.grid_alphas,
-                         p.undo.grid_betas, seed)
+                    fig6(at["fig5_undo"], at["fig5_relearning"], setting, figures_dir,
+                         _grid_alphas(at["fig5_undo"], p.undo.grid_betas), p.undo.grid_betas, seed)
                     drawn += [figure_name(f"fig{n}_{setting_name}", seed) for n in (5, 6)]
                 if len(at["fig7_points"]):
                     fig7(at["fig7_points"], setting, figures_dir, seed)
@@ -61,6 +61,12 @@ def redraw(results_dir, figures_dir, scale: str | None = None, formats=FORMATS) 
     finally:
         plots.FORMATS = old
     return drawn
+
+
+def _grid_alphas(undo_table: pd.DataFrame, betas) -> list[float]:
+    """The alphas of Fig 6's grid as the table holds them: those with a student at every beta of the grid (the
+    preset's grid may have grown since the table was written; version 3's seed 0 first ran the corners alone)."""
+    return [a for a, g in undo_table.groupby("alpha") if set(betas) <= set(g.beta)]
 
 
 def _redraw_later_sections(results_dir: Path, figures_dir, scale: str) -> list[str]:
