@@ -98,7 +98,8 @@ def _redraw_later_sections(results_dir: Path, figures_dir, scale: str) -> list[s
 def prune(figures_dir, drawn, formats=FORMATS) -> list[Path]:
     """Delete the figures (fig*.<format>) of `figures_dir` that are not in `drawn`: those whose data the tables no
     longer hold (e.g. a seed dropped by a regeneration). Returns the paths deleted."""
-    stale = [p for f in formats for p in sorted(Path(figures_dir).glob(f"fig*.{f}")) if p.stem not in set(drawn)]
+    keep = set(drawn)
+    stale = [p for f in formats for p in sorted(Path(figures_dir).glob(f"fig*.{f}")) if p.stem not in keep]
     for path in stale:
         path.unlink()
     return stale

@@ -149,5 +149,7 @@ def adopt_rerun(rerun_dir, results_dir) -> tuple[list[str], list[str]]:
             table = pd.concat([old[~old.claim.isin(set(table.claim))], table], ignore_index=True)
             table = table.sort_values(PER_CLAIM[path.name], kind="stable")
         table.to_csv(target, index=False)
-    kept = sorted(p.name for p in results_dir.glob("*.csv") if p.name not in {q.name for q in new})
-    return [p.name for p in new], kept
+    replaced = [p.name for p in new]
+    adopted = set(replaced)
+    kept = sorted(p.name for p in results_dir.glob("*.csv") if p.name not in adopted)
+    return replaced, kept
