@@ -10,7 +10,10 @@ benchmarks/attack_length.py (1e-1 ... 3e-3; every model's best rate at 60 steps 
 It prints each model's worst-case forget cross-entropy (over the rates) averaged over the first 60 and over all 240
 steps, and at steps 60 and 240, and the C2 and C5 differences read both ways (a point estimate, no interval).
 
-    python benchmarks/attack_length_claims.py [seed]   # benchmarks/results/attack_length_claims_seed<seed>.csv
+    python benchmarks/attack_length_claims.py [seed [results]]   # -> benchmarks/results/attack_length_claims_seed<seed>.csv
+
+`results` (default results/cpu) holds the Fig 7 points (fig7_points.csv) that pick C5's models; the committed run
+read version 3's regeneration, results/reruns/cpu-v3, before it was adopted.
 """
 import sys
 from dataclasses import replace
@@ -46,9 +49,9 @@ def deciding_models(e: Experiment, points: pd.DataFrame) -> dict:
     return models
 
 
-def main(seed: int) -> None:
+def main(seed: int, results: str = "results/cpu") -> None:
     e = Experiment("cpu", "language", seed)
-    points = pd.read_csv(repo_path("results", "reruns", "cpu-v3", "fig7_points.csv"))
+    points = pd.read_csv(repo_path(results, "fig7_points.csv"))
     models = deciding_models(e, points)
     attack = replace(e.preset.attack, steps=STEPS, lrs=LRS)
     curves = attack_curves(e.train(e.attack_specs(models, attack=attack), "long attacks")).assign(seed=seed)
@@ -76,4 +79,6 @@ def main(seed: int) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 0)
+    if len(sys.argv) > 3:
+        raise SystemExit("usage: python benchmarks/attack_length_claims.py [seed [results folder]]")
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 0, *sys.argv[2:])
