@@ -10,7 +10,7 @@ benchmarks/attack_length.py (1e-1 ... 3e-3; every model's best rate at 60 steps 
 It prints each model's worst-case forget cross-entropy (over the rates) averaged over the first 60 and over all 240
 steps, and at steps 60 and 240, and the C2 and C5 differences read both ways (a point estimate, no interval).
 
-    python benchmarks/attack_length_claims.py [seed [results]]   # -> benchmarks/results/attack_length_claims_seed<seed>.csv
+    python benchmarks/attack_length_claims.py [seed [results]]  # -> benchmarks/results/attack_length_claims_seed<N>.csv
 
 `results` (default results/cpu) holds the Fig 7 points (fig7_points.csv) that pick C5's models; the committed run
 read version 3's regeneration, results/reruns/cpu-v3, before it was adopted.
