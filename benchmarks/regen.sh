@@ -3,7 +3,11 @@
 # working copy (which may change meanwhile), and logs each notebook's wall time. Progress is copied into the working
 # copy after every notebook, so that it can be committed as it comes (results/reruns/<name>/).
 #
-#   benchmarks/regen.sh COMMIT "SEEDS" NOTEBOOK...     e.g. benchmarks/regen.sh 2638a96 "0 1 2" 01_oracle_matching
+#   benchmarks/regen.sh COMMIT "SEEDS" NOTEBOOK[:SETTING]...   e.g. benchmarks/regen.sh 2638a96 "0 1 2" 01_oracle_matching
+#
+# NOTEBOOK:SETTING runs one setting only (-p setting SETTING), so that a notebook longer than a session lands in
+# parts; times.csv names it so. A fresh worktree starts from the tables already copied to results/reruns/<name>/
+# (each notebook replaces only its own scale, setting and seed rows), so a regeneration resumes on a new machine.
 #
 # Layout (override with the variables in brackets):
 #   [REGEN_TREE]   /work/runv3        a detached worktree at COMMIT, whose undo_lib the kernels import
@@ -40,6 +44,10 @@ git -C "$TREE" checkout -q --detach "$COMMIT"
 PY="$ROOT/.venv/bin/python"
 RES="$TREE/results_$NAME" FIG="$TREE/figures_$NAME" NB="$TREE/build/$NAME"
 mkdir -p "$RES" "$FIG" "$NB"
+for f in "$OUT"/*.csv; do  # the progress so far, where this worktree lacks it (a new machine)
+  case "$(basename "$f")" in times.csv|pauses.csv|running.csv) continue ;; esac
+  [ -e "$RES/$(basename "$f")" ] || cp "$f" "$RES/"
+done
 [ -e "$OUT/times.csv" ] || echo "commit,notebook,seed,start,end,seconds,status" > "$OUT/times.csv"
 sha=$(git -C "$TREE" rev-parse --short HEAD)
 echo $$ > "$TREE/regen.pid"
@@ -51,17 +59,19 @@ if [ -e "$running" ]; then  # killed with its session: its time up to the last h
   rm -f "$running"
 fi
 for seed in $SEEDS; do
-  for nb in "$@"; do
+  for spec in "$@"; do
+    nb=${spec%%:*} set_args=() out="$nb-seed$seed"
+    if [ "$spec" != "$nb" ]; then set_args=(-p setting "${spec#*:}"); out="$out-${spec#*:}"; fi
     start=$(date -u +%FT%TZ) t0=$SECONDS status=0
-    (while :; do echo "$sha,$nb,$seed,$start,$(date -u +%FT%TZ)" > "$running.tmp"; mv "$running.tmp" "$running"
+    (while :; do echo "$sha,$spec,$seed,$start,$(date -u +%FT%TZ)" > "$running.tmp"; mv "$running.tmp" "$running"
                  sleep 60; done) &
     beat=$!
     (cd "$TREE/notebooks" && UNDO_STORE="$STORE" PYTHONPATH="$TREE" "$PY" -m papermill "$nb.ipynb" \
-       "$NB/$nb-seed$seed.ipynb" -k python3 --log-output -p scale cpu -p seed "$seed" \
-       -p results_dir "$RES" -p figures_dir "$FIG") > "$NB/$nb-seed$seed.log" 2>&1 || status=$?
+       "$NB/$out.ipynb" -k python3 --log-output -p scale cpu -p seed "$seed" "${set_args[@]}" \
+       -p results_dir "$RES" -p figures_dir "$FIG") > "$NB/$out.log" 2>&1 || status=$?
     kill "$beat"; wait "$beat" 2>/dev/null || true
     rm -f "$running"
-    echo "$sha,$nb,$seed,$start,$(date -u +%FT%TZ),$((SECONDS - t0)),$status" >> "$OUT/times.csv"
+    echo "$sha,$spec,$seed,$start,$(date -u +%FT%TZ),$((SECONDS - t0)),$status" >> "$OUT/times.csv"
     cp "$RES"/*.csv "$OUT"/ 2>/dev/null || true
   done
 done
