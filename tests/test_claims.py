@@ -232,3 +232,20 @@ def test_c5_interval_reads_each_methods_frontier_not_its_dominated_points():
     points = {"undo": undo, "max_ent": [(0.5, 0.4), (0.7, 0.9), (0.9, 0.6)], "sam": [(0.7, 0.8)]}
     got = claims.undo_matched_retain_interval(_comparison(rng, points), True, methods=("max_ent", "sam"))
     assert got.verdict == "holds" and 0.35 < got.effect < 0.55
+
+
+def test_c5_at_the_papers_alpha_leaves_out_the_stronger_student():
+    rng = np.random.default_rng(6)
+    # the alpha = 0.9 student alone beats MaxEnt at its retain; the alpha = 0.6 points do not
+    undo = {"alpha=0.6 threshold=0.95": (0.8, 0.7), "alpha=0.6 threshold=0.9": (0.7, 0.65),
+            "alpha=0.9 threshold=0.95": (0.8, 0.1)}
+    attacks = _comparison(rng, {"undo": list(undo.values()), "max_ent": [(0.5, 0.4), (0.9, 0.6)]})
+    attacks["undo"] = dict(zip(undo, attacks["undo"].values()))
+    both = claims.undo_matched_retain_interval(attacks, True, methods=("max_ent",))
+    paper = claims.undo_alpha_only(attacks, 0.6)
+    assert sorted(paper["undo"]) == ["alpha=0.6 threshold=0.9", "alpha=0.6 threshold=0.95"]
+    assert paper["max_ent"] is attacks["max_ent"] and len(attacks["undo"]) == 3  # the input is left alone
+    assert both.verdict == "holds"
+    assert claims.undo_matched_retain_interval(paper, True, methods=("max_ent",)).verdict == "fails"
+    with pytest.raises(ValueError, match="no UNDO point at alpha=0.4"):
+        claims.undo_alpha_only(attacks, 0.4)

@@ -215,6 +215,16 @@ def undo_not_dominated(points: pd.DataFrame, higher_is_better: bool, undo="undo"
     return not beaten, detail
 
 
+def undo_alpha_only(attacks: dict, alpha: float, undo: str = "undo") -> dict:
+    """The comparison's attacks with UNDO's points narrowed to those at `alpha` (labels "alpha=<alpha> ..."): the
+    paper's Fig 7 shows UNDO at alpha = 0.6 only, so C5 asked of these alone says whether the verdict rests on
+    notebook 03's stronger student. Raises when no UNDO point has that alpha."""
+    kept = {label: a for label, a in attacks[undo].items() if label.split()[0] == f"alpha={alpha:g}"}
+    if not kept:
+        raise ValueError(f"C5: no UNDO point at alpha={alpha:g} among {sorted(attacks[undo])}")
+    return {**attacks, undo: kept}
+
+
 def worst_case_summary(means: np.ndarray, steps, higher_is_better: bool) -> tuple[np.ndarray, np.ndarray]:
     """(auc, final) [..., models] of mean grades [..., models, rates, steps]: the attacker's best rate at each step
     (worst_case), averaged over the attack by the trapezoid rule (area_under_curve) and at its last step."""
