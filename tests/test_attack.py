@@ -78,10 +78,6 @@ def test_best_rates_flag_an_adversary_limited_by_its_grid():
     assert low.loc["A", "best_lr"] == 1e-4 and low.loc["A", "at_edge"]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="the language attack's top rate (3e-2) wins by 0.05-0.07 nats for the oracle and the random "
-                          "student on seeds 1-2 (the README's table of grid edges): a known failure until a store version "
-                          "whose language grid reaches higher")
 def test_committed_attacks_put_every_best_rate_inside_the_grid():
     """In every committed attack table of results/cpu, each model's best rate at the last step is interior, or an
     edge wins by less than the evaluation's resolution (0.02 accuracy or 0.02 nats): the adversary is as strong

@@ -31,10 +31,6 @@ def test_best_tradeoff_reproduces_the_papers_choices():
     assert best_tradeoff(graddiff_language, math.log(256_000)) == 2e-5
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="sweeps placed on seed 0: language RMU's score rises to the top of its sweep on every seed, and "
-                          "three other choices of seed 1 fall at an edge (the README's table of grid edges): a known "
-                          "failure until version 3's wider sweeps run")
 def test_committed_sweeps_choose_an_interior_rate():
     """In results/cpu's fig3_choices.csv every method's chosen rate lies strictly inside its sweep, on every seed
     and setting: a choice at an edge means the best trade-off may lie outside the rates tried."""

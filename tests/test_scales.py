@@ -70,9 +70,6 @@ def test_the_papers_budgets(scale):
             assert exp.pretrain_spec("oracle").config()["train"] == dataclasses.asdict(p.oracle_pretrain)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="store version 2: seed 1's arithmetic oracle ended at 0.748 retain accuracy (validation) after "
-                          "2,500 steps; version 3 pretrains 3,500: a known failure until its results are committed")
 def test_committed_cpu_models_reach_the_capability_targets():
     """The fidelity issue's targets at scale cpu, on every committed seed (notebook 01's models, validation grade):
     the arithmetic reference at >= 0.85 accuracy on retain and on forget, the oracle (Data Filtering) at >= 0.85
