@@ -211,10 +211,10 @@ class Experiment:
 
     def comparison_specs(self, overrides: dict | None = None) -> dict:
         """Section 6's models, {method: {point label: StageSpec}}, at the preset's CompareCfg points. Swept
-        methods: the chosen rate of their (trained, cached) sweep and its nearest neighbours; baselines: their grid
-        at MaxEnt's chosen rate; UNDO: from MaxEnt's chosen model at one alpha and beta, one point per retain
-        threshold, plus notebook 03's student at the strongest alpha that recovered (strongest_recovered_alpha) when it
-        is another. overrides: {method: hyperparameters} for the swept methods (e.g. {"rmu": {"retain": False}})."""
+        methods: every rate of their (trained, cached) sweep, or the CompareCfg's sweep_points rates nearest the
+        chosen one when it sets them; baselines: their grid at MaxEnt's chosen rate; UNDO: from MaxEnt's chosen
+        model at one alpha and beta, one point per retain threshold, plus notebook 03's student at the strongest
+        alpha that recovered (strongest_recovered_alpha) when it is another. overrides: {method: hyperparameters} for the swept methods (e.g. {"rmu": {"retain": False}})."""
         c, out, chosen, overrides = self.preset.compare, {}, {}, overrides or {}
         for name in group("unlearning", "extra"):
             specs = self.unlearn_sweep_specs(name, **overrides.get(name, {}))
