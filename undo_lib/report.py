@@ -243,7 +243,7 @@ def c5_alpha(results_dir) -> str:
 
 
 TABLES = {"models": models, "choices": choices, "students": students, "undo": undo, "points": points,
-          "changes": changes, "edges": edges, "c5_alpha": c5_alpha}  # changes_v2 joins with version 3's results
+          "changes": changes, "changes_v2": changes_v2, "edges": edges, "c5_alpha": c5_alpha}
 
 
 def tables() -> dict:
