@@ -132,3 +132,20 @@ def test_c5_margin_from_points_interpolates_each_method_at_undos_retain():
 def test_the_metric_direction_comes_from_each_setting():
     """TOFU's Q&A probability, like an accuracy, rises with capability; a cross-entropy falls."""
     assert [report._higher_is_better(s) for s in ("arithmetic", "wmdp", "tofu", "language")] == [True] * 3 + [False]
+
+
+def test_c5_alpha_shows_the_recorded_alpha_06_interval_where_notebook_04_wrote_one(tmp_path):
+    from undo_lib import verdicts
+    from undo_lib.stats import Interval
+    rows = [("undo", "alpha=0.8 threshold=0.05", 0.6, 0.2), ("undo", "alpha=0.6 threshold=0.05", 0.7, 0.45),
+            ("rmu", "lr=2", 0.7, 0.3), ("max_ent", "lr=1", 0.6, 0.35)]
+    points = pd.DataFrame([dict(method=m, model=p, stage="long", retain=r, forget=f, setting="arithmetic", seed=s)
+                           for s in (0, 1) for m, p, r, f in rows])
+    points.to_csv(tmp_path / "fig7_points.csv", index=False)
+    for seed in (0, 1):
+        verdicts.record(tmp_path, "C5", "arithmetic", "cpu", seed, True, "d", interval=Interval(0.1, 0.05, 0.15))
+    pd.DataFrame([dict(alpha=0.6, effect=-0.15, ci_low=-0.2, ci_high=-0.1, verdict="fails", scale="cpu",
+                       setting="arithmetic", seed=0)]).to_csv(tmp_path / "c5_paper_alpha.csv", index=False)
+    got = report.c5_alpha(tmp_path).splitlines()[2:]
+    assert got[0] == "| arithmetic | 0 | +0.100 [+0.050, +0.150] | +0.100 | -0.150 | **fails**, -0.150 [-0.200, -0.100] |"
+    assert got[1].endswith("| -0.150 | – |")  # seed 1: notebook 04 recorded no alpha = 0.6 interval
