@@ -215,11 +215,16 @@ def undo_not_dominated(points: pd.DataFrame, higher_is_better: bool, undo="undo"
     return not beaten, detail
 
 
+def at_alpha(label: str, alpha: float) -> bool:
+    """Whether an UNDO point's label ("alpha=<alpha> threshold=<t>", Experiment.comparison_specs) has this alpha."""
+    return label.split()[0] == f"alpha={alpha:g}"
+
+
 def undo_alpha_only(attacks: dict, alpha: float, undo: str = "undo") -> dict:
     """The comparison's attacks with UNDO's points narrowed to those at `alpha` (labels "alpha=<alpha> ..."): the
     paper's Fig 7 shows UNDO at alpha = 0.6 only, so C5 asked of these alone says whether the verdict rests on
     notebook 03's stronger student. Raises when no UNDO point has that alpha."""
-    kept = {label: a for label, a in attacks[undo].items() if label.split()[0] == f"alpha={alpha:g}"}
+    kept = {label: a for label, a in attacks[undo].items() if at_alpha(label, alpha)}
     if not kept:
         raise ValueError(f"C5: no UNDO point at alpha={alpha:g} among {sorted(attacks[undo])}")
     return {**attacks, undo: kept}

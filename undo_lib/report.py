@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from . import report_stand_ins
-from .claims import frontier_at
+from .claims import at_alpha, frontier_at
 from .methods import display_name
 from .tables import markdown, per_seed, read, seed_list
 from .wmdp_claims import strongest_adversary
@@ -238,7 +238,7 @@ def c5_alpha(results_dir) -> str:
     rows = []
     for (setting, seed), g in points.groupby(["setting", "seed"]):
         higher = _higher_is_better(setting)
-        paper = [m for m in g[g.method == "undo"].model.unique() if m.startswith("alpha=0.6 ")]
+        paper = [m for m in g[g.method == "undo"].model.unique() if at_alpha(m, 0.6)]
         r = recorded.loc[(setting, seed)]
         p = at_paper.loc[(setting, seed)] if (setting, seed) in at_paper.index else None
         rows.append([setting, str(seed), f"{r.effect:+.3f} [{r.ci_low:+.3f}, {r.ci_high:+.3f}]",
