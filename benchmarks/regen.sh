@@ -45,6 +45,7 @@ PY="$ROOT/.venv/bin/python"
 RES="$TREE/results_$NAME" FIG="$TREE/figures_$NAME" NB="$TREE/build/$NAME"
 mkdir -p "$RES" "$FIG" "$NB"
 for f in "$OUT"/*.csv; do  # the progress so far, where this worktree lacks it (a new machine)
+  [ -e "$f" ] || continue  # a new regeneration: nothing yet
   case "$(basename "$f")" in times.csv|pauses.csv|running.csv) continue ;; esac
   [ -e "$RES/$(basename "$f")" ] || cp "$f" "$RES/"
 done
